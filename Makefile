@@ -1,0 +1,95 @@
+# hopx: plain Makefile. `make` builds build/hopx-vmm and build/libhopxvmm.a;
+# `make test` builds and runs every test; `make asan` does both with
+# AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
+# `make guest-kernel` builds build/guest/vmlinux (cached outside the clone).
+
+CC ?= gcc
+BUILD ?= build
+SAN ?=
+
+WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+	    -Wformat=2 -Wvla
+CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -pthread -Iinclude $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(EXTRA_LDFLAGS)
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS := \
+	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
+	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c \
+	boot/elf.c boot/bzimage.c boot/zeropage.c boot/mptable.c boot/longmode.c \
+	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
+	      test_serial test_i8042 test_x86_emu test_console test_bus
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+GUEST_KERNEL := build/guest/vmlinux
+TEST_INIT := $(BUILD)/guest/test-init
+TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
+
+.PHONY: all deps test unit-test integration-test asan guest-kernel test-guest bench-boot clean
+all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
+
+# --- dependency probes: fail early, naming the Debian package ----------------
+define probe_header
+$(if $(shell printf '#include <$(1)>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo ok),,\
+  $(error $(1) not found: apt-get install $(2) (or run scripts/install-deps.sh)))
+endef
+deps:
+	$(call probe_header,linux/kvm.h,linux-libc-dev)
+	$(call probe_header,asm/bootparam.h,linux-libc-dev)
+
+deps-test: deps
+	$(call probe_header,cmocka.h,libcmocka-dev)
+
+# --- library and CLI ---------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libhopxvmm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hopx-vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libhopxvmm.a
+	$(CC) $^ $(LDFLAGS) -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhopxvmm.a | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) -lcmocka -o $@
+
+# The test guest's /init: static, so the initramfs needs nothing else.
+$(TEST_INIT): tests/init/test-init.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static $< -o $@
+
+$(TEST_INITRD): $(TEST_INIT) tests/init/mkinitrd.sh
+	tests/init/mkinitrd.sh $(TEST_INIT) $@
+
+guest-kernel:
+	guest-kernel-config/build.sh $(GUEST_KERNEL)
+
+test-guest: $(TEST_INITRD)
+
+unit-test: $(UNIT_BINS)
+	tests/run.sh unit $(UNIT_BINS)
+
+test: all $(UNIT_BINS) $(TEST_INITRD) guest-kernel
+	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 test
+
+# --- benchmarks --------------------------------------------------------------
+bench-boot: all $(TEST_INITRD) guest-kernel
+	bench/boot.sh
+
+clean:
+	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan

@@ -1,0 +1,111 @@
+/* libhopxvmm: the hopx microVM monitor as a library.
+ *
+ * One VM per `struct hopx_vm`; no global state. Every call returns 0 or a
+ * negative errno-style code, and logs what failed on stderr. The `hopx-vmm`
+ * command is a thin CLI over this header.
+ *
+ *     struct hopx_vm_config cfg;
+ *     hopx_vm_config_init(&cfg);
+ *     cfg.kernel_path = "vmlinux";
+ *     struct hopx_vm *vm;
+ *     if (hopx_vm_create(&cfg, &vm) == 0 && hopx_vm_start(vm) == 0) {
+ *         struct hopx_vm_exit e;
+ *         hopx_vm_wait(vm, &e);     // blocks until the guest stops
+ *     }
+ *     hopx_vm_destroy(vm);
+ */
+#ifndef HOPX_VMM_H
+#define HOPX_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum hopx_console {
+	HOPX_CONSOLE_STDIO, /* guest serial on stdout, stdin as its input */
+	HOPX_CONSOLE_FILE,  /* guest serial appended to console_path */
+	HOPX_CONSOLE_NONE,  /* discarded (still scanned for boot marks) */
+};
+
+enum hopx_pvm_mode {
+	HOPX_PVM_AUTO = -1, /* detect the software KVM backend (kvm_pvm module) */
+	HOPX_PVM_OFF = 0,
+	HOPX_PVM_ON = 1,
+};
+
+struct hopx_vm_config {
+	const char *kernel_path; /* ELF vmlinux or bzImage (required) */
+	const char *initrd_path; /* optional */
+	const char *cmdline;     /* NULL: HOPX_DEFAULT_CMDLINE */
+	uint32_t mem_mib;        /* default 128 */
+	uint32_t vcpus;          /* default 1 */
+	enum hopx_console console;
+	const char *console_path; /* for HOPX_CONSOLE_FILE */
+	enum hopx_pvm_mode pvm;
+	/* CLOCK_MONOTONIC ns of the embedding process's start, the zero of the
+	 * boot timings (0: the time of hopx_vm_create). */
+	uint64_t t0_ns;
+};
+
+#define HOPX_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+enum hopx_exit_reason {
+	HOPX_EXIT_NONE,        /* still running */
+	HOPX_EXIT_POWEROFF,    /* the guest powered off or halted */
+	HOPX_EXIT_REBOOT,      /* the guest reset the machine */
+	HOPX_EXIT_PANIC,       /* the guest kernel panicked */
+	HOPX_EXIT_TRIPLE_FAULT,
+	HOPX_EXIT_ERROR,       /* the VMM could not go on (message says why) */
+	HOPX_EXIT_STOPPED,     /* hopx_vm_stop() */
+};
+
+struct hopx_vm_exit {
+	enum hopx_exit_reason reason;
+	char message[512];
+};
+
+/* Boot milestones in ns since t0 (0 = not reached) and counters. */
+struct hopx_boot_timings {
+	uint64_t kvm_ready_ns;       /* VM, memory, vCPUs and devices set up */
+	uint64_t first_entry_ns;     /* first KVM_RUN of vCPU 0 */
+	uint64_t run_init_ns;        /* console: "Run /init as init process" */
+	uint64_t userspace_ready_ns; /* guest wrote the boot-timer register */
+	uint64_t exits;              /* exits to hopx-vmm, all vCPUs */
+	uint64_t fixups;             /* PVM instruction fix-ups, all kinds */
+	/* KVM binary stats summed over vCPUs, where the host exposes them (-1: not). */
+	int64_t kvm_exits, kvm_insn_emulation, kvm_insn_emulation_fail;
+	/* The same KVM stats at the "Run /init" mark. */
+	int64_t kvm_exits_at_init, kvm_insn_emulation_at_init;
+};
+
+void hopx_vm_config_init(struct hopx_vm_config *cfg);
+
+struct hopx_vm;
+
+int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out);
+/* Start the vCPUs. */
+int hopx_vm_start(struct hopx_vm *vm);
+/* Block until the guest stops; fills EXIT. */
+int hopx_vm_wait(struct hopx_vm *vm, struct hopx_vm_exit *exit);
+/* Ask a running VM to stop (thread-safe, async-signal-unsafe). */
+void hopx_vm_stop(struct hopx_vm *vm);
+void hopx_vm_destroy(struct hopx_vm *vm);
+
+void hopx_vm_boot_timings(struct hopx_vm *vm, struct hopx_boot_timings *t);
+/* Print the boot timings and fix-up counts, one item a line. */
+void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd);
+/* Whether the VM runs with the software-KVM (PVM) workarounds. */
+bool hopx_vm_pvm(const struct hopx_vm *vm);
+/* The command line the guest was given. */
+const char *hopx_vm_cmdline(const struct hopx_vm *vm);
+
+const char *hopx_exit_reason_name(enum hopx_exit_reason r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,43 @@
+/* Logging for hopx-vmm (see log.h). Thread-safe: each message is one write(2). */
+#include "log.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static enum log_level current_level = LOG_WARN;
+
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const prefix[] = {
+		[LOG_ERROR] = "error: ",
+		[LOG_WARN] = "warning: ",
+		[LOG_INFO] = "",
+		[LOG_DEBUG] = "debug: ",
+	};
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (level > current_level)
+		return;
+	n = snprintf(line, sizeof(line), "hopx-vmm: %s", prefix[level]);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line so concurrent threads never interleave mid-line. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}

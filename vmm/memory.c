@@ -1,0 +1,59 @@
+/* Guest RAM mapping and bounds-checked guest-physical access (see memory.h). */
+#include "memory.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../boot/layout.h"
+#include "log.h"
+#include "util.h"
+
+int guest_mem_init(struct guest_mem *m, uint64_t size)
+{
+	void *p;
+
+	memset(m, 0, sizeof(*m));
+	if (size < GUEST_MEM_MIN_MIB << 20 || size > GUEST_MEM_MAX_MIB << 20 || size % 4096) {
+		pr_err("guest memory of %llu bytes: must be %llu MiB..%llu MiB, page aligned",
+		       (unsigned long long)size, GUEST_MEM_MIN_MIB, GUEST_MEM_MAX_MIB);
+		return -EINVAL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		pr_err("mmap %llu MiB of guest memory: %s: try a smaller --mem-mib",
+		       (unsigned long long)(size >> 20), strerror(-err));
+		return err;
+	}
+	/* Guest RAM must not end up in core dumps or be merged across VMs by accident. */
+	madvise(p, size, MADV_DONTDUMP);
+	m->host = p;
+	m->size = size;
+	m->low_size = MIN(size, MMIO_GAP_START);
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *m)
+{
+	if (m->host)
+		munmap(m->host, m->size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (range_within(gpa, len, m->low_size))
+		return m->host + gpa;
+	if (gpa >= MMIO_GAP_END && range_within(gpa - MMIO_GAP_END, len, m->size - m->low_size))
+		return m->host + m->low_size + (gpa - MMIO_GAP_END);
+	return NULL;
+}
+
+uint64_t guest_mem_end(const struct guest_mem *m)
+{
+	if (m->size == m->low_size)
+		return m->size;
+	return MMIO_GAP_END + (m->size - m->low_size);
+}

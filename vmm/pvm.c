@@ -1,0 +1,205 @@
+/* Software-KVM (PVM) host support: detection, the guest command-line
+ * workarounds, and the glue that completes, through x86_emu.c, the few
+ * instructions PVM's emulator gives up on (KVM_EXIT_INTERNAL_ERROR,
+ * suberror 1). On hardware KVM none of this is used: the exits never occur,
+ * and an internal error there stays fatal. See
+ * shared/reference/kvm-host-notes.md for the evidence behind each item. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "vm.h"
+
+/* Features whose instructions PVM's emulator cannot run in guest kernel code:
+ * XSAVE/XRSTOR (noxsave), POPCNT, CLAC/STAC (smap), CMPXCHG16B (cx16), and
+ * the SIMD extensions the kernel's crypto and hashing code would pick. The
+ * syscall fix-up is our guest kernel patch (guest-kernel-config/patches). */
+static const char pvm_cmdline_extra[] =
+	"noxsave clearcpuid=popcnt,smap,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,"
+	"sha_ni,gfni,vaes,vpclmulqdq hopx.pvm_syscall=1";
+
+bool pvm_detect(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+int pvm_cmdline(char *cmdline, size_t size)
+{
+	size_t len = strlen(cmdline);
+	int n = snprintf(cmdline + len, size - len, "%s%s", len ? " " : "", pvm_cmdline_extra);
+
+	if (n < 0 || (size_t)n >= size - len) {
+		pr_err("kernel command line too long to add the software-KVM workarounds: shorten --cmdline");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+struct xlate_ctx {
+	struct vcpu *v;
+};
+
+/* Guest-virtual to host pointer through KVM_TRANSLATE, page by page; a range
+ * crossing a page boundary must land on physically contiguous pages. */
+static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write)
+{
+	struct xlate_ctx *c = opaque;
+	uint64_t gpa0 = 0;
+
+	for (uint64_t page = ALIGN_DOWN(gva, 4096ULL); page < gva + len; page += 4096) {
+		struct kvm_translation t = { .linear_address = page };
+
+		if (ioctl(c->v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid || (write && !t.writeable))
+			return NULL;
+		if (page == ALIGN_DOWN(gva, 4096ULL))
+			gpa0 = t.physical_address + (gva - page);
+		else if (t.physical_address != ALIGN_DOWN(gpa0, 4096ULL) + (page - ALIGN_DOWN(gva, 4096ULL)))
+			return NULL;
+	}
+	return guest_mem_ptr(&c->v->vm->mem, gpa0, len);
+}
+
+/* Fetch up to 15 instruction bytes at RIP; returns how many could be read. */
+static size_t fetch_code(struct vcpu *v, uint64_t rip, uint8_t *buf)
+{
+	struct xlate_ctx c = { v };
+	size_t n = 0;
+
+	while (n < 15) {
+		const uint8_t *p = map_gva(&c, rip + n, 1, false);
+
+		if (!p)
+			break;
+		buf[n++] = *p;
+	}
+	return n;
+}
+
+static void format_bytes(char *out, size_t size, const uint8_t *b, size_t n)
+{
+	size_t pos = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && pos + 4 < size; i++)
+		pos += (size_t)snprintf(out + pos, size - pos, "%s%02x", i ? " " : "", b[i]);
+	if (n == 0)
+		snprintf(out, size, "(unreadable)");
+}
+
+void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len)
+{
+	struct kvm_regs regs;
+	uint8_t code[15];
+	char bytes[64];
+	size_t n = 0;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
+		snprintf(why, why_len, "an instruction (registers unreadable: %s)", strerror(errno));
+		return;
+	}
+	n = fetch_code(v, regs.rip, code);
+	format_bytes(bytes, sizeof(bytes), code, n);
+	snprintf(why, why_len, "instruction bytes [%s] at RIP 0x%llx", bytes, (unsigned long long)regs.rip);
+}
+
+static void regs_to_state(const struct kvm_regs *r, struct emu_state *st)
+{
+	const uint64_t g[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+				 r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+
+	memcpy(st->gpr, g, sizeof(g));
+	st->rip = r->rip;
+	st->rflags = r->rflags;
+}
+
+static void state_to_regs(const struct emu_state *st, struct kvm_regs *r)
+{
+	r->rax = st->gpr[0], r->rcx = st->gpr[1], r->rdx = st->gpr[2], r->rbx = st->gpr[3];
+	r->rsp = st->gpr[4], r->rbp = st->gpr[5], r->rsi = st->gpr[6], r->rdi = st->gpr[7];
+	r->r8 = st->gpr[8], r->r9 = st->gpr[9], r->r10 = st->gpr[10], r->r11 = st->gpr[11];
+	r->r12 = st->gpr[12], r->r13 = st->gpr[13], r->r14 = st->gpr[14], r->r15 = st->gpr[15];
+	r->rip = st->rip;
+	r->rflags = st->rflags;
+}
+
+static int inject(struct vcpu *v, const struct emu_state *st)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	ev.exception.injected = 1;
+	ev.exception.nr = (uint8_t)st->inject_vector;
+	ev.exception.has_error_code = st->inject_has_error_code;
+	ev.exception.error_code = st->inject_error_code;
+	ev.flags = 0; /* leave NMI/SIPI/shadow state as it is */
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
+{
+	struct xlate_ctx c = { v };
+	const struct emu_mem mem = { .ctx = &c, .map = map_gva };
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct emu_state st;
+	enum emu_insn which = EMU_NR_INSNS;
+	uint8_t code[15];
+	char bytes[64];
+	size_t n;
+	int ret;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_FPU, &fpu) < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "reading vCPU state for an instruction fix-up: %s", strerror(-ret));
+		return ret;
+	}
+	n = fetch_code(v, regs.rip, code);
+	memset(&st, 0, sizeof(st));
+	regs_to_state(&regs, &st);
+	st.fs_base = sregs.fs.base;
+	st.gs_base = sregs.gs.base;
+	st.mxcsr = fpu.mxcsr;
+
+	ret = x86_emulate(&st, code, n, &mem, &which);
+	if (ret) {
+		format_bytes(bytes, sizeof(bytes), code, n);
+		snprintf(why, why_len, "KVM could not emulate instruction bytes [%s] at RIP 0x%llx, and hopx-vmm %s",
+			 bytes, (unsigned long long)regs.rip,
+			 ret == -ENOENT ? "has no fix-up for it" :
+			 ret == -EFAULT ? "could not reach its memory operand" : "could not decode it");
+		return ret;
+	}
+	state_to_regs(&st, &regs);
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "KVM_SET_REGS after %s fix-up: %s", emu_insn_names[which], strerror(-ret));
+		return ret;
+	}
+	if (st.mxcsr_changed) {
+		fpu.mxcsr = st.mxcsr;
+		if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
+			ret = -errno;
+			snprintf(why, why_len, "KVM_SET_FPU after ldmxcsr fix-up: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	if (st.inject_vector >= 0) {
+		ret = inject(v, &st);
+		if (ret) {
+			snprintf(why, why_len, "injecting exception %d after %s: %s", st.inject_vector,
+				 emu_insn_names[which], strerror(-ret));
+			return ret;
+		}
+	}
+	atomic_fetch_add(&v->vm->fixups[which], 1);
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* Internal VM object behind libhopxvmm's `struct hopx_vm`: KVM handles,
+ * guest memory, buses and devices, vCPUs, the stop protocol and boot marks. */
+#ifndef HOPX_VM_H
+#define HOPX_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "../boot/layout.h"
+#include "../devices/boot_timer.h"
+#include "../devices/bus.h"
+#include "../devices/i8042.h"
+#include "../devices/serial.h"
+#include "../include/hopx/vmm.h"
+#include "console.h"
+#include "kvm_stats.h"
+#include "memory.h"
+#include "x86_emu.h"
+
+struct vcpu {
+	struct hopx_vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	struct kvm_stats stats;
+	atomic_uint_fast64_t exits;
+};
+
+struct hopx_vm {
+	struct hopx_vm_config cfg;
+	char *kernel_path, *initrd_path, *console_path;
+	char cmdline[2048];
+
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	bool pvm;
+	struct kvm_cpuid2 *cpuid;
+
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct serial serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	struct console console;
+
+	struct vcpu vcpus[GUEST_VCPUS_MAX];
+	unsigned int nvcpus;
+
+	pthread_mutex_t lock;
+	pthread_cond_t stopped_cond;
+	atomic_bool stopping;
+	bool started;
+	struct hopx_vm_exit exit;
+
+	uint64_t t0_ns;
+	atomic_uint_fast64_t t_kvm_ready, t_first_entry, t_run_init, t_ready;
+	atomic_int_fast64_t kvm_exits_at_init, kvm_emul_at_init;
+	atomic_uint_fast64_t fixups[EMU_NR_INSNS];
+};
+
+uint64_t now_ns(void);
+
+/* Record why the VM stops (first reason wins) and kick every vCPU out of KVM_RUN. */
+void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c */
+int vcpu_create(struct hopx_vm *vm, unsigned int id);
+int vcpu_setup_boot(struct vcpu *v, uint64_t entry);
+void *vcpu_thread(void *arg);
+void vcpu_destroy(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+
+/* pvm.c: complete an instruction the PVM backend's emulator gave up on.
+ * 0 when done; otherwise -errno with WHY describing the instruction. */
+int pvm_fixup(struct vcpu *v, char *why, size_t why_len);
+bool pvm_detect(void);
+/* Describe the instruction at the vCPU's RIP (bytes and address) into WHY. */
+void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len);
+/* Append the PVM guest workarounds to CMDLINE. */
+int pvm_cmdline(char *cmdline, size_t size);
+
+/* Sum of a KVM stat over all vCPUs, or -1. */
+int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id);
+
+#endif

@@ -65,8 +65,15 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *file, size_t size, st
 		return -ENOEXEC;
 	}
 	load = h.pref_address >= BOOT_HIMEM_START ? h.pref_address : BOOT_HIMEM_START;
-	if (h.relocatable_kernel && h.kernel_alignment && (h.kernel_alignment & (h.kernel_alignment - 1)) == 0)
-		load = ALIGN_UP(load, (uint64_t)h.kernel_alignment);
+	if (h.relocatable_kernel && h.kernel_alignment && (h.kernel_alignment & (h.kernel_alignment - 1)) == 0) {
+		uint64_t aligned = ALIGN_UP(load, (uint64_t)h.kernel_alignment);
+
+		if (aligned < load) {
+			pr_err("kernel: bzImage preferred address 0x%llx is absurd", (unsigned long long)load);
+			return -ENOEXEC;
+		}
+		load = aligned;
+	}
 	/* The kernel decompresses itself in place: it needs init_size bytes from load on. */
 	need = MAX(payload, (uint64_t)h.init_size);
 	dst = guest_mem_ptr(m, load, need);

@@ -20,7 +20,7 @@
  * syscall fix-up is our guest kernel patch (guest-kernel-config/patches). */
 static const char pvm_cmdline_extra[] =
 	"noxsave clearcpuid=popcnt,smap,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,"
-	"sha_ni,gfni,vaes,vpclmulqdq hopx.pvm_syscall=1";
+	"sha_ni,gfni,vaes,vpclmulqdq hopx.pvm=1";
 
 bool pvm_detect(void)
 {

@@ -276,9 +276,8 @@ static bool handle_exit(struct vcpu *v)
 		}
 		if (r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
 			pvm_describe_failure(v, why, sizeof(why));
-			vm_request_stop(vm, HOPX_EXIT_ERROR,
-					"vCPU %u: KVM could not emulate %s (software-KVM fix-ups are off: not a PVM host)",
-					v->id, why);
+			vm_request_stop(vm, HOPX_EXIT_ERROR, "vCPU %u: KVM could not emulate %s%s", v->id, why,
+					pvm_detect() ? " (this is a software-KVM host: run with --pvm auto)" : "");
 			return false;
 		}
 		format_rip(v, where, sizeof(where));

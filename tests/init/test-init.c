@@ -114,6 +114,16 @@ int main(int argc, char **argv)
 	check(pid > 0, "fork");
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 42,
 	      "fork+exec child exited 42");
+	if (getenv("hopx_echo")) {
+		/* Console input test: the host types a line once it sees the prompt. */
+		char line[128] = "";
+
+		printf("hopx-test-init: type a line\n");
+		fflush(stdout);
+		check(fgets(line, sizeof(line), stdin) != NULL, "read a line from the console");
+		line[strcspn(line, "\r\n")] = '\0';
+		printf("hopx-test-init: echo: <%s>\n", line);
+	}
 	signal_ready();
 	printf("hopx-test-init: done, %d failure(s)\n", failures);
 	fflush(stdout);

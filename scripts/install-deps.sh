@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything hopx needs to build, test and benchmark, from Debian's
+# packages. Safe to re-run. Needs root (or sudo).
+set -euo pipefail
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+pkgs=(
+	# build
+	build-essential make pkg-config linux-libc-dev
+	# unit tests
+	libcmocka-dev
+	# guest kernel (guest-kernel-config/build.sh)
+	linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils patch dwarves
+	# test initramfs
+	cpio
+	# bench/: the peer
+	qemu-system-x86
+)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}"

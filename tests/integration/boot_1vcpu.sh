@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Boots our kernel with the test /init on 1 vCPU, console on stdio: guest
+# userspace runs (syscalls, fork+exec, getrandom at once), reads a line typed
+# on hopx-vmm's stdin, signals "userspace ready" through the boot-timer
+# register, and powers off: exit status 0, every boot mark reached.
+. "$(dirname "$0")/lib.sh"
+need_kvm
+need_files "$VMM" "$KERNEL" "$INITRD"
+
+mkfifo "$TMP/in"
+"$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --boot-timings \
+	--cmdline "console=ttyS0 reboot=k panic=-1 hopx_echo=1" \
+	<"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+exec 3>"$TMP/in" # hold the fifo open until we have typed
+for _ in $(seq 1 600); do
+	grep -aq "type a line" "$TMP/out" && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.5
+done
+printf 'hello from the host\r' >&3
+exec 3>&-
+wait $pid
+rc=$?
+cat "$TMP/err"
+[ $rc = 0 ] || { tail -n 30 "$TMP/out"; fail "hopx-vmm exited $rc"; }
+assert_grep "Run /init as init process" "$TMP/out" "kernel reached /init"
+assert_grep "hopx-test-init: running as pid 1: ok" "$TMP/out" "init ran as pid 1"
+assert_grep "hopx-test-init: getrandom without blocking: ok" "$TMP/out" "RNG seeded by the host"
+assert_grep "hopx-test-init: fork\+exec child exited 42: ok" "$TMP/out" "fork+exec worked"
+assert_grep "hopx-test-init: cpus=1$" "$TMP/out" "one CPU online"
+assert_grep "hopx-test-init: echo: <hello from the host>" "$TMP/out" "console input reached the guest"
+assert_grep "hopx-test-init: done, 0 failure" "$TMP/out" "init reported no failure"
+assert_grep "boot-timings: Run /init +[0-9.]+ ms" "$TMP/err" "Run /init mark timed"
+assert_grep "boot-timings: userspace ready +[0-9.]+ ms" "$TMP/err" "userspace-ready signal received"
+if is_pvm; then
+	assert_grep "boot-timings: +fix-up int3 +[1-9]" "$TMP/err" "INT3 fix-up counted on PVM"
+fi
+echo "PASS"

@@ -30,8 +30,9 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_KERNEL := build/guest/vmlinux
 TEST_INIT := $(BUILD)/guest/test-init
 TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
+DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps test unit-test integration-test asan guest-kernel test-guest bench-boot clean
+.PHONY: all deps test unit-test asan guest-kernel test-guest demo bench-boot clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -78,6 +79,13 @@ guest-kernel:
 
 test-guest: $(TEST_INITRD)
 
+$(DEMO_INITRD): guest/demo/init scripts/mkdemo-initrd.sh
+	scripts/mkdemo-initrd.sh $@
+
+# Boot a VM and run CMD in it (the README's first command).
+demo: all guest-kernel $(DEMO_INITRD)
+	BUILD=$(BUILD) scripts/demo.sh
+
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
@@ -89,7 +97,7 @@ asan:
 
 # --- benchmarks --------------------------------------------------------------
 bench-boot: all $(TEST_INITRD) guest-kernel
-	bench/boot.sh
+	bench/boot.py
 
 clean:
 	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan

@@ -11,10 +11,10 @@ pkgs=(
 	libcmocka-dev
 	# guest kernel (guest-kernel-config/build.sh)
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils patch dwarves
-	# test initramfs
-	cpio
-	# bench/: the peer
-	qemu-system-x86
+	# test and demo initramfs
+	cpio busybox-static
+	# bench/: the harness and the peer
+	python3 qemu-system-x86
 )
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

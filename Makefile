@@ -11,6 +11,7 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wsha
 	    -Wformat=2 -Wvla
 CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -pthread -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(EXTRA_LDFLAGS)
+LIBS := -lz -llzma -lzstd
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -19,12 +20,12 @@ endif
 LIB_SRCS := \
 	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c \
-	boot/elf.c boot/bzimage.c boot/zeropage.c boot/mptable.c boot/longmode.c \
+	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
-	      test_serial test_i8042 test_x86_emu test_console test_bus
+	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 GUEST_KERNEL := build/guest/vmlinux
@@ -43,6 +44,9 @@ endef
 deps:
 	$(call probe_header,linux/kvm.h,linux-libc-dev)
 	$(call probe_header,asm/bootparam.h,linux-libc-dev)
+	$(call probe_header,zlib.h,zlib1g-dev)
+	$(call probe_header,lzma.h,liblzma-dev)
+	$(call probe_header,zstd.h,libzstd-dev)
 
 deps-test: deps
 	$(call probe_header,cmocka.h,libcmocka-dev)
@@ -57,14 +61,14 @@ $(BUILD)/libhopxvmm.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/hopx-vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libhopxvmm.a
-	$(CC) $^ $(LDFLAGS) -o $@
+	$(CC) $^ $(LDFLAGS) $(LIBS) -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhopxvmm.a | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
 # The test guest's /init: static, so the initramfs needs nothing else.
 $(TEST_INIT): tests/init/test-init.c

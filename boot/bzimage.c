@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "../vmm/log.h"
 #include "../vmm/memory.h"
 #include "../vmm/util.h"
+#include "decompress.h"
 #include "kernel.h"
 #include "layout.h"
 
@@ -16,6 +19,40 @@
 #define HDRS_MAGIC 0x53726448 /* "HdrS" */
 #define MIN_PROTOCOL 0x020c   /* 2.12: xloadflags, 64-bit entry */
 #define ENTRY_64_OFFSET 0x200
+
+/* The payload (protocol 2.08+) is the compressed vmlinux ELF, possibly
+ * followed by its relocations. Unpack it on the host and load the ELF at its
+ * link address, where no relocation is needed: 1 if done, 0 if the format is
+ * not one we unpack (the caller falls back to the in-guest decompressor), or
+ * -ENOEXEC. */
+static int load_unpacked(const struct guest_mem *m, const struct setup_header *h, const uint8_t *pm,
+			 uint64_t pm_size, struct kernel_image *out)
+{
+	const uint8_t *p = pm + h->payload_offset;
+	uint8_t *elf = NULL;
+	size_t elf_len = 0;
+	int ret;
+
+	if (h->version < 0x0208 || !h->payload_length || !range_within(h->payload_offset, h->payload_length, pm_size))
+		return 0;
+	if (payload_detect(p, h->payload_length) == PAYLOAD_UNKNOWN)
+		return 0;
+	ret = payload_decompress(p, h->payload_length, MIN((size_t)m->size, (size_t)1 << 30), &elf, &elf_len);
+	if (ret == -ENOTSUP)
+		return 0;
+	if (ret)
+		return -ENOEXEC;
+	ret = elf_kernel_load(m, elf, elf_len, out);
+	free(elf);
+	if (ret) {
+		pr_err("kernel: the bzImage's unpacked payload is not a loadable vmlinux (see above)");
+		return -ENOEXEC;
+	}
+	pr_info("kernel: bzImage payload (%s, %u bytes) unpacked on the host: entering vmlinux at 0x%llx",
+		payload_format_name(payload_detect(p, h->payload_length)), h->payload_length,
+		(unsigned long long)out->entry);
+	return 1;
+}
 
 bool is_bzimage(const uint8_t *file, size_t size)
 {
@@ -33,6 +70,7 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *file, size_t size, st
 	uint64_t setup_size, payload, load, need;
 	size_t hdr_len;
 	uint8_t *dst;
+	int ret;
 
 	if (!is_bzimage(file, size)) {
 		pr_err("kernel: not a bzImage (no HdrS magic, or shorter than its setup header)");
@@ -64,6 +102,16 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *file, size_t size, st
 		       (unsigned long long)payload, (unsigned long long)h.syssize * 16);
 		return -ENOEXEC;
 	}
+	ret = load_unpacked(m, &h, file + setup_size, payload, out);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		out->bzimage = true;
+		out->host_decompressed = true;
+		out->hdr = h;
+		goto initrd_limit;
+	}
+
 	load = h.pref_address >= BOOT_HIMEM_START ? h.pref_address : BOOT_HIMEM_START;
 	if (h.relocatable_kernel && h.kernel_alignment && (h.kernel_alignment & (h.kernel_alignment - 1)) == 0) {
 		uint64_t aligned = ALIGN_UP(load, (uint64_t)h.kernel_alignment);
@@ -91,6 +139,7 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *file, size_t size, st
 	out->entry = load + ENTRY_64_OFFSET;
 	out->load_start = load;
 	out->load_end = load + need;
+initrd_limit:
 	out->initrd_addr_max = h.version >= 0x0203 && h.initrd_addr_max ? h.initrd_addr_max : 0x37ffffff;
 	if (h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G)
 		out->initrd_addr_max = UINT64_MAX;

@@ -21,13 +21,18 @@ struct kernel_image {
 	uint64_t load_start; /* lowest guest-physical byte the kernel occupies */
 	uint64_t load_end;   /* one past the highest */
 	bool bzimage;
+	/* bzImage whose compressed vmlinux was unpacked on the host and loaded as ELF. */
+	bool host_decompressed;
 	/* bzImage only: its setup header, to be copied into the zero page. */
 	struct setup_header hdr;
 	/* Highest address an initrd may end at (from the header; 2 GiB-1 default). */
 	uint64_t initrd_addr_max;
 };
 
-/* Detects the format from its magic and loads it. 0 or -errno (-ENOEXEC for bad input). */
+/* Detects the format from its magic and loads it. 0 or -errno (-ENOEXEC for bad input).
+ * A bzImage whose payload is gzip, xz or zstd is decompressed on the host and
+ * its vmlinux loaded as ELF (entered in the kernel proper); otherwise its
+ * protected-mode payload is loaded and the guest decompresses itself. */
 int kernel_load(const struct guest_mem *m, const uint8_t *file, size_t size, struct kernel_image *out);
 int elf_kernel_load(const struct guest_mem *m, const uint8_t *file, size_t size, struct kernel_image *out);
 int bzimage_load(const struct guest_mem *m, const uint8_t *file, size_t size, struct kernel_image *out);

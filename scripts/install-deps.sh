@@ -7,6 +7,8 @@ SUDO=
 pkgs=(
 	# build
 	build-essential make pkg-config linux-libc-dev
+	# bzImage payloads unpacked on the host
+	zlib1g-dev liblzma-dev libzstd-dev
 	# unit tests
 	libcmocka-dev
 	# guest kernel (guest-kernel-config/build.sh)

@@ -38,6 +38,7 @@ for bin in "$@"; do
 done
 if [ "$mode" = all ]; then
 	for t in "$here"/integration/*.sh; do
+		[ -x "$t" ] || continue # lib.sh and other helpers
 		run "$(basename "$t" .sh)" "$t"
 	done
 fi

@@ -10,7 +10,7 @@ expect() { # expect STATUS PATTERN ARGS...
 	"$VMM" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
 	local rc=$?
 	[ $rc = "$want" ] || { cat "$TMP/err"; fail "hopx-vmm $*: exit $rc, expected $want"; }
-	grep -qE "$pat" "$TMP/err" || { cat "$TMP/err"; fail "hopx-vmm $*: no /$pat/ in its message"; }
+	grep -qE -- "$pat" "$TMP/err" || { cat "$TMP/err"; fail "hopx-vmm $*: no /$pat/ in its message"; }
 }
 
 "$VMM" --help >"$TMP/help" || fail "--help failed"

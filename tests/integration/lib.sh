@@ -28,7 +28,7 @@ fail() {
 
 # assert_grep PATTERN FILE WHAT
 assert_grep() {
-	grep -aqE "$1" "$2" || { echo "--- $2:"; tail -n 40 "$2"; fail "$3 (no /$1/ in $2)"; }
+	grep -aqE -- "$1" "$2" || { echo "--- $2:"; tail -n 40 "$2"; fail "$3 (no /$1/ in $2)"; }
 }
 
 is_pvm() {

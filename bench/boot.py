@@ -5,7 +5,7 @@ command line, same machine, alternating runs.
 For each side and run it records time to the kernel's "Run /init as init
 process" and to guest userspace ready, and KVM's exit and emulated-instruction
 counters at "Run /init" (hopx-vmm: its --boot-timings, from KVM_GET_STATS_FD;
-QEMU: the VM's KVM debugfs counters, read when the line appears). A side that
+QEMU: the same KVM binary stats through QMP query-stats). A side that
 fails is recorded as a failure with its reason (on software-KVM hosts QEMU
 stops at the kernel's INT3 self-test, which it cannot fix up).
 
@@ -80,26 +80,49 @@ def run_hopx(vmm, kernel, initrd, timeout):
     return r
 
 
-def kvm_debugfs_dirs(pid):
-    return glob.glob("/sys/kernel/debug/kvm/%d-*" % pid)
-
-
-def read_counter(pid, name):
-    total = None
-    for d in kvm_debugfs_dirs(pid):
-        try:
-            with open(os.path.join(d, name)) as f:
-                total = (total or 0) + int(f.read())
-        except OSError:
-            pass
+def qmp_kvm_stats(sock_path):
+    """QEMU's KVM binary stats (query-stats, QEMU 7.1+), summed over vCPUs:
+    {"exits": N, "insn_emulation": N}, or {} if unavailable."""
+    import socket
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        s.connect(sock_path)
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": "query-stats", "arguments": {"target": "vcpu", "providers": [{"provider": "kvm"}]}}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                line = f.readline()
+                if not line:
+                    return {}
+                if not line.strip():
+                    continue
+                reply = json.loads(line)
+                if "return" in reply or "error" in reply:
+                    break
+        s.close()
+    except (OSError, ValueError):
+        return {}
+    total = {}
+    for vcpu in reply.get("return", []):  # one entry per vCPU and provider
+        for st in vcpu.get("stats", []):
+            if st.get("name") in ("exits", "insn_emulation") and isinstance(st.get("value"), int):
+                total[st["name"]] = total.get(st["name"], 0) + st["value"]
     return total
 
 
 def run_qemu(qemu, kernel, initrd, cmdline, timeout):
+    # On software-KVM hosts "-cpu host" dies setting MSRs: use QEMU's default model there.
+    cpu = [] if os.path.isdir("/sys/module/kvm_pvm") else ["-cpu", "host"]
     args = [qemu, "-M", "microvm,x-option-roms=off,rtc=off,acpi=off,isa-serial=on,pit=on,pic=on",
-            "-enable-kvm", "-cpu", "host", "-m", "128", "-smp", "1",
+            "-enable-kvm"] + cpu + ["-m", "128", "-smp", "1",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-serial", "stdio", "-kernel", kernel, "-initrd", initrd, "-append", cmdline]
+    qmp = "/tmp/hopx-bench-qmp-%d.sock" % os.getpid()
+    args += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
     t0 = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     sel = selectors.DefaultSelector()
@@ -115,28 +138,37 @@ def run_qemu(qemu, kernel, initrd, cmdline, timeout):
             now = time.monotonic()
             if key.data == "out" and "run_init_ms" not in r and b"Run /init as init process" in buf["out"]:
                 r["run_init_ms"] = (now - t0) * 1000
-                r["exits_to_init"] = read_counter(p.pid, "exits")
-                r["emulated_to_init"] = read_counter(p.pid, "insn_emulation")
+                st = qmp_kvm_stats(qmp)
+                r["exits_to_init"] = st.get("exits")
+                r["emulated_to_init"] = st.get("insn_emulation")
             if key.data == "out" and b"reboot: System halted" in buf["out"]:
                 r["ok"] = True
-            if key.data == "err" and b"KVM internal error" in buf["err"]:
-                r["exits_total"] = read_counter(p.pid, "exits")
-                r["emulated_total"] = read_counter(p.pid, "insn_emulation")
-                deadline = 0  # QEMU stops the vCPU and waits forever: done
+            if key.data == "err" and b"KVM internal error" in buf["err"] and "exits_total" not in r:
+                st = qmp_kvm_stats(qmp)
+                r["exits_total"] = st.get("exits")
+                r["emulated_total"] = st.get("insn_emulation")
+                # QEMU stops the vCPU and waits forever: read its register dump, then stop.
+                deadline = min(deadline, time.monotonic() + 1.0)
         if r.get("ok"):
-            r["exits_total"] = read_counter(p.pid, "exits")
-            r["emulated_total"] = read_counter(p.pid, "insn_emulation")
+            st = qmp_kvm_stats(qmp)
+            r["exits_total"] = st.get("exits")
+            r["emulated_total"] = st.get("insn_emulation")
             break
     p.kill()
     p.wait()
+    for key, name in ((p.stdout, "out"), (p.stderr, "err")):
+        buf[name] += key.read() or b""  # whatever it wrote before it died
     r["wall_s"] = time.monotonic() - t0
+    if os.path.exists(qmp):
+        os.unlink(qmp)
     if not r["ok"]:
         err = buf["err"].decode(errors="replace")
         code = re.search(r"Code=(.*)", err)
         rip = re.search(r"RIP=([0-9a-f]+)", err)
         if "KVM internal error" in err:
-            r["reason"] = "KVM internal error (emulation) at RIP %s, code %s" % (
-                rip.group(1) if rip else "?", (code.group(1)[:60] if code else "?"))
+            at = re.search(r"<([0-9a-f]{2})>", code.group(1)) if code else None
+            r["reason"] = "KVM internal error (emulation) at RIP %s, instruction byte %s" % (
+                rip.group(1) if rip else "?", at.group(1) if at else "?")
         elif time.monotonic() >= t0 + timeout:
             r["reason"] = "timeout after %ds" % timeout
         else:
@@ -173,8 +205,6 @@ def main():
     if not os.path.exists("/dev/kvm"):
         print("bench-boot: /dev/kvm is absent: nothing to measure")
         return 77
-    if not os.path.isdir("/sys/kernel/debug/kvm"):
-        subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], capture_output=True)
     info = host_info()
     print("bench-boot: %s, %s cores, %s KVM, host kernel %s" % (info["cpu"], info["cores"], info["kvm"], info["kernel"]))
     results = {"hopx": [], "qemu": []}

@@ -4,7 +4,7 @@
 # usage: [CMD='shell command'] scripts/demo.sh   (CMD must not contain ")
 set -euo pipefail
 BUILD=${BUILD:-build}
-CMD=${CMD:-echo hello from a hopx microVM; uname -a; grep -m1 "model name" /proc/cpuinfo}
+CMD=${CMD:-'echo hello from a hopx microVM; uname -a; cat /proc/loadavg'}
 case $CMD in *'"'*) echo "demo: CMD cannot contain a double quote (kernel command-line quoting)" >&2; exit 2 ;; esac
 exec "$BUILD/hopx-vmm" run --kernel build/guest/vmlinux --initrd "$BUILD/guest/demo-initrd.cpio" \
 	--boot-timings --cmdline "console=ttyS0 reboot=k panic=-1 hopx_cmd=\"$CMD\"" </dev/null

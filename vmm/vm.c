@@ -382,12 +382,36 @@ static char *dup_opt(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg);
+
 int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out)
 {
 	struct hopx_vm *vm;
 	int ret;
 
 	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	ret = vm_setup(vm, cfg);
+	if (ret) {
+		hopx_vm_destroy(vm);
+		return ret;
+	}
+	*out = vm;
+	return 0;
+}
+
+static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
+{
+	int ret;
+
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->console.out_fd = vm->console.in_fd = -1;
+	for (unsigned int i = 0; i < GUEST_VCPUS_MAX; i++)
+		vm->vcpus[i].fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->stopped_cond, NULL);
 	if (!cfg->kernel_path) {
 		pr_err("no kernel given: pass --kernel PATH (an ELF vmlinux or a bzImage)");
 		return -EINVAL;
@@ -400,16 +424,7 @@ int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out)
 		pr_err("console to a file needs a path: --console FILE");
 		return -EINVAL;
 	}
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return -ENOMEM;
 	vm->cfg = *cfg;
-	vm->kvm_fd = vm->vm_fd = -1;
-	vm->console.out_fd = vm->console.in_fd = -1;
-	for (unsigned int i = 0; i < GUEST_VCPUS_MAX; i++)
-		vm->vcpus[i].fd = -1;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->stopped_cond, NULL);
 	vm->t0_ns = cfg->t0_ns ? cfg->t0_ns : now_ns();
 	vm->kernel_path = dup_opt(cfg->kernel_path);
 	vm->initrd_path = dup_opt(cfg->initrd_path);
@@ -419,7 +434,6 @@ int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out)
 	vm->cfg.console_path = vm->console_path;
 	vm->cfg.cmdline = NULL; /* copied into vm->cmdline below */
 	vm->pvm = cfg->pvm == HOPX_PVM_AUTO ? pvm_detect() : cfg->pvm == HOPX_PVM_ON;
-	*out = vm;
 
 	if ((cfg->kernel_path && !vm->kernel_path) || (cfg->initrd_path && !vm->initrd_path) ||
 	    (cfg->console_path && !vm->console_path))

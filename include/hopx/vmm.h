@@ -85,6 +85,9 @@ void hopx_vm_config_init(struct hopx_vm_config *cfg);
 
 struct hopx_vm;
 
+/* Set up a VM (KVM, memory, devices, kernel loaded) ready to start. On
+ * failure nothing is left behind and *OUT is NULL. Installs a SIGUSR1 handler
+ * (without SA_RESTART) used to kick vCPU threads out of KVM_RUN. */
 int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out);
 /* Start the vCPUs. */
 int hopx_vm_start(struct hopx_vm *vm);

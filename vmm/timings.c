@@ -21,6 +21,9 @@ void hopx_vm_boot_timings(struct hopx_vm *vm, struct hopx_boot_timings *t)
 	t->kvm_insn_emulation_fail = vm_kvm_stat(vm, KVM_STAT_INSN_EMULATION_FAIL);
 	t->kvm_exits_at_init = t->run_init_ns ? atomic_load(&vm->kvm_exits_at_init) : -1;
 	t->kvm_insn_emulation_at_init = t->run_init_ns ? atomic_load(&vm->kvm_emul_at_init) : -1;
+	t->first_fixup_ns = atomic_load(&vm->t_first_fixup);
+	t->kvm_exits_at_fixup = t->first_fixup_ns ? atomic_load(&vm->kvm_exits_at_fixup) : -1;
+	t->kvm_insn_emulation_at_fixup = t->first_fixup_ns ? atomic_load(&vm->kvm_emul_at_fixup) : -1;
 }
 
 static void print_ms(FILE *f, const char *what, uint64_t ns)
@@ -61,6 +64,11 @@ void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd)
 	print_count(f, "emulated to /init", t.kvm_insn_emulation_at_init);
 	print_count(f, "emulation failures", t.kvm_insn_emulation_fail);
 	print_count(f, "pvm fix-ups", (int64_t)t.fixups);
+	if (vm->pvm) {
+		print_ms(f, "first fix-up", t.first_fixup_ns);
+		print_count(f, "kvm exits to fix-up", t.kvm_exits_at_fixup);
+		print_count(f, "emulated to fix-up", t.kvm_insn_emulation_at_fixup);
+	}
 	for (int i = 0; i < EMU_NR_INSNS; i++) {
 		uint64_t n = atomic_load(&vm->fixups[i]);
 		char name[32];

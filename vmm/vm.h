@@ -61,6 +61,9 @@ struct hopx_vm {
 	uint64_t t0_ns;
 	atomic_uint_fast64_t t_kvm_ready, t_first_entry, t_run_init, t_ready;
 	atomic_int_fast64_t kvm_exits_at_init, kvm_emul_at_init;
+	/* At the first PVM fix-up (the kernel's INT3 self-test): where QEMU stops on such hosts. */
+	atomic_uint_fast64_t t_first_fixup;
+	atomic_int_fast64_t kvm_exits_at_fixup, kvm_emul_at_fixup;
 	atomic_uint_fast64_t fixups[EMU_NR_INSNS];
 };
 

@@ -79,6 +79,9 @@ struct hopx_boot_timings {
 	int64_t kvm_exits, kvm_insn_emulation, kvm_insn_emulation_fail;
 	/* The same KVM stats at the "Run /init" mark. */
 	int64_t kvm_exits_at_init, kvm_insn_emulation_at_init;
+	/* Software-KVM hosts: time and KVM stats at the first fix-up (-1: none). */
+	uint64_t first_fixup_ns;
+	int64_t kvm_exits_at_fixup, kvm_insn_emulation_at_fixup;
 };
 
 void hopx_vm_config_init(struct hopx_vm_config *cfg);

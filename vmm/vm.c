@@ -344,9 +344,9 @@ static int load_guest(struct hopx_vm *vm)
 	return ret;
 }
 
-static int build_cmdline(struct hopx_vm *vm)
+static int build_cmdline(struct hopx_vm *vm, const char *user)
 {
-	const char *base = vm->cfg.cmdline ? vm->cfg.cmdline : HOPX_DEFAULT_CMDLINE;
+	const char *base = user ? user : HOPX_DEFAULT_CMDLINE;
 	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", base);
 
 	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
@@ -432,15 +432,13 @@ static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 	vm->cfg.kernel_path = vm->kernel_path;
 	vm->cfg.initrd_path = vm->initrd_path;
 	vm->cfg.console_path = vm->console_path;
-	vm->cfg.cmdline = NULL; /* copied into vm->cmdline below */
+	vm->cfg.cmdline = vm->cmdline; /* the final one, built below */
 	vm->pvm = cfg->pvm == HOPX_PVM_AUTO ? pvm_detect() : cfg->pvm == HOPX_PVM_ON;
 
 	if ((cfg->kernel_path && !vm->kernel_path) || (cfg->initrd_path && !vm->initrd_path) ||
 	    (cfg->console_path && !vm->console_path))
 		return -ENOMEM;
-	vm->cfg.cmdline = cfg->cmdline;
-	ret = build_cmdline(vm);
-	vm->cfg.cmdline = NULL;
+	ret = build_cmdline(vm, cfg->cmdline);
 	if (ret)
 		return ret;
 	ret = install_kick_handler();

@@ -33,7 +33,7 @@ TEST_INIT := $(BUILD)/guest/test-init
 TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps test unit-test asan guest-kernel test-guest demo bench-boot clean
+.PHONY: all deps test unit-test asan fuzz guest-kernel test-guest demo bench-boot clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -99,9 +99,27 @@ test: all $(UNIT_BINS) $(TEST_INITRD) guest-kernel
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 test
 
+# libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu
+FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/kvm_stats.c,$(LIB_SRCS))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+		$< $(FUZZ_SRCS) $(LIBS) -o $@
+
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus-$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$t tests/fuzz/seeds-$$t \
+			2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
+		grep -E "stat::number_of_executed_units|Done" build-fuzz/$$t.log | tail -2; \
+	done
+
 # --- benchmarks --------------------------------------------------------------
 bench-boot: all $(TEST_INITRD) guest-kernel
 	bench/boot.py
 
 clean:
-	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan
+	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

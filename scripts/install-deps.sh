@@ -9,8 +9,8 @@ pkgs=(
 	build-essential make pkg-config linux-libc-dev
 	# bzImage payloads unpacked on the host
 	zlib1g-dev liblzma-dev libzstd-dev
-	# unit tests
-	libcmocka-dev
+	# unit tests, fuzz targets (libFuzzer ships with clang)
+	libcmocka-dev clang
 	# guest kernel (guest-kernel-config/build.sh)
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils patch dwarves
 	# test and demo initramfs

@@ -28,7 +28,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level > current_level)
+	if (level > current_level || level < LOG_ERROR)
 		return;
 	n = snprintf(line, sizeof(line), "hopx-vmm: %s", prefix[level]);
 	va_start(ap, fmt);

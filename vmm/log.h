@@ -6,7 +6,7 @@
 
 #include <stdarg.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { LOG_SILENT = -1, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Messages above this level are dropped (default LOG_WARN; --verbose raises it). */
 void log_set_level(enum log_level level);

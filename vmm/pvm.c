@@ -68,18 +68,21 @@ static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write)
 	return guest_mem_ptr(&c->v->vm->mem, gpa0, len);
 }
 
-/* Fetch up to 15 instruction bytes at RIP; returns how many could be read. */
+/* Fetch up to 15 instruction bytes at RIP, page by page (one KVM_TRANSLATE
+ * each); returns how many could be read. */
 static size_t fetch_code(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
 	struct xlate_ctx c = { v };
 	size_t n = 0;
 
 	while (n < 15) {
-		const uint8_t *p = map_gva(&c, rip + n, 1, false);
+		uint32_t chunk = (uint32_t)MIN(15 - n, 4096 - ((rip + n) & 4095));
+		const uint8_t *p = map_gva(&c, rip + n, chunk, false);
 
 		if (!p)
 			break;
-		buf[n++] = *p;
+		memcpy(buf + n, p, chunk);
+		n += chunk;
 	}
 	return n;
 }

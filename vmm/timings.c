@@ -64,11 +64,6 @@ void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd)
 	print_count(f, "emulated to /init", t.kvm_insn_emulation_at_init);
 	print_count(f, "emulation failures", t.kvm_insn_emulation_fail);
 	print_count(f, "pvm fix-ups", (int64_t)t.fixups);
-	if (vm->pvm) {
-		print_ms(f, "first fix-up", t.first_fixup_ns);
-		print_count(f, "kvm exits to fix-up", t.kvm_exits_at_fixup);
-		print_count(f, "emulated to fix-up", t.kvm_insn_emulation_at_fixup);
-	}
 	for (int i = 0; i < EMU_NR_INSNS; i++) {
 		uint64_t n = atomic_load(&vm->fixups[i]);
 		char name[32];
@@ -77,6 +72,11 @@ void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd)
 			continue;
 		snprintf(name, sizeof(name), "  fix-up %s", emu_insn_names[i]);
 		print_count(f, name, (int64_t)n);
+	}
+	if (vm->pvm) {
+		print_ms(f, "first fix-up", t.first_fixup_ns);
+		print_count(f, "kvm exits to fix-up", t.kvm_exits_at_fixup);
+		print_count(f, "emulated to fix-up", t.kvm_insn_emulation_at_fixup);
 	}
 	fclose(f);
 }

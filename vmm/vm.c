@@ -71,10 +71,12 @@ void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const cha
 		va_end(ap);
 	}
 	atomic_store(&vm->stopping, true);
-	pthread_cond_broadcast(&vm->stopped_cond);
-	pthread_mutex_unlock(&vm->lock);
+	/* Under the lock: hopx_vm_start() marks threads started under it too,
+	 * so no vCPU can enter KVM_RUN unkicked. */
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	pthread_cond_broadcast(&vm->stopped_cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id)
@@ -487,13 +489,15 @@ int hopx_vm_start(struct hopx_vm *vm)
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
+		pthread_mutex_lock(&vm->lock);
 		ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		v->thread_started = ret == 0;
+		pthread_mutex_unlock(&vm->lock);
 		if (ret) {
 			pr_err("vCPU %u thread: %s", i, strerror(ret));
 			vm_request_stop(vm, HOPX_EXIT_ERROR, "could not start vCPU %u", i);
 			return -ret;
 		}
-		v->thread_started = true;
 	}
 	return 0;
 }
@@ -505,10 +509,16 @@ int hopx_vm_wait(struct hopx_vm *vm, struct hopx_vm_exit *exit)
 		pthread_cond_wait(&vm->stopped_cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
-		if (vm->vcpus[i].thread_started) {
+		bool started;
+
+		/* Cleared before the join, under the lock kicks take: no kick
+		 * can reach a thread that has been joined. */
+		pthread_mutex_lock(&vm->lock);
+		started = vm->vcpus[i].thread_started;
+		vm->vcpus[i].thread_started = false;
+		pthread_mutex_unlock(&vm->lock);
+		if (started)
 			pthread_join(vm->vcpus[i].thread, NULL);
-			vm->vcpus[i].thread_started = false;
-		}
 	}
 	console_close(&vm->console);
 	if (exit)

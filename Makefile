@@ -33,7 +33,7 @@ TEST_INIT := $(BUILD)/guest/test-init
 TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps test unit-test asan fuzz guest-kernel test-guest demo bench-boot clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -98,6 +98,10 @@ test: all $(UNIT_BINS) $(TEST_INITRD) guest-kernel
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 test
+
+# Debian's stock kernel to "Run /init" (slow on software-KVM hosts: not in `test`).
+check-stock-kernel: all $(TEST_INITRD)
+	BUILD=$(BUILD) tests/stock-kernel.sh
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60

@@ -34,3 +34,18 @@ assert_grep() {
 is_pvm() {
 	[ -d /sys/module/kvm_pvm ]
 }
+
+# assert_test_init_ran RC CONSOLE ERR: hopx-vmm exited 0 after the test /init
+# (tests/init/test-init.c) ran all its checks and signalled userspace ready.
+assert_test_init_ran() {
+	local rc=$1 console=$2 err=$3
+	cat "$err"
+	[ "$rc" = 0 ] || { tail -n 30 "$console"; fail "hopx-vmm exited $rc"; }
+	assert_grep "Run /init as init process" "$console" "kernel reached /init"
+	assert_grep "hopx-test-init: running as pid 1: ok" "$console" "init ran as pid 1"
+	assert_grep "hopx-test-init: getrandom without blocking: ok" "$console" "RNG seeded by the host"
+	assert_grep "hopx-test-init: fork\+exec child exited 42: ok" "$console" "fork+exec worked"
+	assert_grep "hopx-test-init: done, 0 failure" "$console" "init reported no failure"
+	assert_grep "boot-timings: Run /init +[0-9.]+ ms" "$err" "Run /init mark timed"
+	assert_grep "boot-timings: userspace ready +[0-9.]+ ms" "$err" "userspace-ready signal received"
+}

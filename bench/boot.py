@@ -16,7 +16,6 @@ bench/results/).
 usage: bench/boot.py [--runs N] [--kernel K] [--initrd I] [--timeout S]
 """
 import argparse
-import glob
 import json
 import os
 import platform
@@ -183,7 +182,7 @@ def run_qemu(qemu, kernel, initrd, cmdline, timeout):
     return r
 
 
-def summarize(name, runs, key):
+def summarize(runs, key):
     vals = [r[key] for r in runs if r.get(key) is not None]
     if not vals:
         return None
@@ -243,8 +242,8 @@ def main():
             ("emulated_to_fixup", "", "emulated to INT3")]
     for key, unit, label in rows:
         at_fixup = key.endswith("fixup") or key == "first_fixup_ms"
-        hs = summarize("hopx", [r for r in results["hopx"] if r["ok"] or at_fixup], key)
-        qs = summarize("qemu", [r for r in results["qemu"] if r["ok"] or at_fixup], key)
+        hs = summarize([r for r in results["hopx"] if r["ok"] or at_fixup], key)
+        qs = summarize([r for r in results["qemu"] if r["ok"] or at_fixup], key)
         if not hs and not qs:
             continue
         ratio = "%.2f" % (hs["median"] / qs["median"]) if hs and qs and qs["median"] else "n/a"

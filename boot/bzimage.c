@@ -3,9 +3,8 @@
  * 64-bit entry (load address + 0x200). The real-mode setup code is not run;
  * its header is kept so the zero page can carry it, as the protocol asks. */
 #include <errno.h>
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include "../vmm/log.h"
 #include "../vmm/memory.h"
@@ -29,17 +28,17 @@ static int load_unpacked(const struct guest_mem *m, const struct setup_header *h
 			 uint64_t pm_size, struct kernel_image *out)
 {
 	const uint8_t *p = pm + h->payload_offset;
+	enum payload_format format;
 	uint8_t *elf = NULL;
 	size_t elf_len = 0;
 	int ret;
 
 	if (h->version < 0x0208 || !h->payload_length || !range_within(h->payload_offset, h->payload_length, pm_size))
 		return 0;
-	if (payload_detect(p, h->payload_length) == PAYLOAD_UNKNOWN)
+	format = payload_detect(p, h->payload_length);
+	if (format == PAYLOAD_UNKNOWN)
 		return 0;
 	ret = payload_decompress(p, h->payload_length, MIN((size_t)m->size, (size_t)1 << 30), &elf, &elf_len);
-	if (ret == -ENOTSUP)
-		return 0;
 	if (ret)
 		return -ENOEXEC;
 	ret = elf_kernel_load(m, elf, elf_len, out);
@@ -49,7 +48,7 @@ static int load_unpacked(const struct guest_mem *m, const struct setup_header *h
 		return -ENOEXEC;
 	}
 	pr_info("kernel: bzImage payload (%s, %u bytes) unpacked on the host: entering vmlinux at 0x%llx",
-		payload_format_name(payload_detect(p, h->payload_length)), h->payload_length,
+		payload_format_name(format), h->payload_length,
 		(unsigned long long)out->entry);
 	return 1;
 }

@@ -208,11 +208,7 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 			return ret;
 		}
 	}
-	if (atomic_load(&v->vm->t_first_fixup) == 0) {
-		atomic_store(&v->vm->kvm_exits_at_fixup, vm_kvm_stat(v->vm, KVM_STAT_EXITS));
-		atomic_store(&v->vm->kvm_emul_at_fixup, vm_kvm_stat(v->vm, KVM_STAT_INSN_EMULATION));
-		atomic_store(&v->vm->t_first_fixup, now_ns() - v->vm->t0_ns);
-	}
+	vm_mark(v->vm, &v->vm->t_first_fixup, &v->vm->kvm_exits_at_fixup, &v->vm->kvm_emul_at_fixup);
 	atomic_fetch_add(&v->vm->fixups[which], 1);
 	return 0;
 }

@@ -93,6 +93,16 @@ int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id)
 	return sum;
 }
 
+void vm_mark(struct hopx_vm *vm, atomic_uint_fast64_t *t, atomic_int_fast64_t *exits,
+	     atomic_int_fast64_t *emulated)
+{
+	if (atomic_load(t) != 0)
+		return;
+	atomic_store(exits, vm_kvm_stat(vm, KVM_STAT_EXITS));
+	atomic_store(emulated, vm_kvm_stat(vm, KVM_STAT_INSN_EMULATION));
+	atomic_store(t, now_ns() - vm->t0_ns);
+}
+
 /* --- device callbacks ------------------------------------------------------ */
 
 static void serial_irq(void *ctx)
@@ -110,17 +120,11 @@ static void serial_out(void *ctx, uint8_t byte)
 {
 	struct hopx_vm *vm = ctx;
 	char line[256];
-	uint64_t t;
 
 	console_write(&vm->console, byte);
 	switch (console_scan(&vm->console.scanner, byte, line, sizeof(line))) {
 	case CONSOLE_EV_RUN_INIT:
-		t = now_ns() - vm->t0_ns;
-		if (atomic_load(&vm->t_run_init) == 0) {
-			atomic_store(&vm->kvm_exits_at_init, vm_kvm_stat(vm, KVM_STAT_EXITS));
-			atomic_store(&vm->kvm_emul_at_init, vm_kvm_stat(vm, KVM_STAT_INSN_EMULATION));
-			atomic_store(&vm->t_run_init, t);
-		}
+		vm_mark(vm, &vm->t_run_init, &vm->kvm_exits_at_init, &vm->kvm_emul_at_init);
 		break;
 	case CONSOLE_EV_PANIC:
 		vm_request_stop(vm, HOPX_EXIT_PANIC, "guest kernel panic: %s", line);

@@ -89,6 +89,11 @@ void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len);
 /* Append the PVM guest workarounds to CMDLINE. */
 int pvm_cmdline(char *cmdline, size_t size);
 
+/* Record a boot mark once: KVM's exit and emulation counters, then the time
+ * since t0 (the time last, so a non-zero time means the counters are set). */
+void vm_mark(struct hopx_vm *vm, atomic_uint_fast64_t *t, atomic_int_fast64_t *exits,
+	     atomic_int_fast64_t *emulated);
+
 /* Sum of a KVM stat over all vCPUs, or -1. */
 int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id);
 

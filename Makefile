@@ -11,7 +11,7 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wsha
 	    -Wformat=2 -Wvla
 CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -pthread -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(EXTRA_LDFLAGS)
-LIBS := -lz -llzma -lzstd
+LIBS := -lz -llzma -lzstd -luring
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -19,9 +19,10 @@ endif
 
 LIB_SRCS := \
 	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
-	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c \
+	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/cli_devices.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
-	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c
+	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c \
+	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
@@ -47,6 +48,7 @@ deps:
 	$(call probe_header,zlib.h,zlib1g-dev)
 	$(call probe_header,lzma.h,liblzma-dev)
 	$(call probe_header,zstd.h,libzstd-dev)
+	$(call probe_header,liburing.h,liburing-dev)
 
 deps-test: deps
 	$(call probe_header,cmocka.h,libcmocka-dev)

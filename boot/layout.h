@@ -33,6 +33,11 @@
 #define BOOT_TIMER_MMIO_ADDR MMIO_GAP_START
 #define BOOT_TIMER_MMIO_SIZE 0x1000ULL
 
+/* virtio-mmio slots: 4 KiB each after the boot timer, IRQs from this list
+ * (IOAPIC pins; 8 stays free for an RTC, 4 is the UART). */
+#define VIRTIO_MMIO_BASE (MMIO_GAP_START + 0x1000ULL)
+#define VIRTIO_IRQS { 5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 }
+
 #define IOAPIC_ADDR 0xfec00000ULL
 #define LAPIC_ADDR 0xfee00000ULL
 

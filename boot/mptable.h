@@ -7,7 +7,7 @@
 
 struct guest_mem;
 
-#define MPTABLE_IRQS 16
+#define MPTABLE_IRQS 24 /* every IOAPIC pin: virtio devices use 5..23 */
 
 /* Write the floating pointer and configuration table at BOOT_MPTABLE_ADDR. 0 or -errno. */
 int mptable_write(const struct guest_mem *m, unsigned int ncpus);

@@ -9,6 +9,10 @@ pkgs=(
 	build-essential make pkg-config linux-libc-dev
 	# bzImage payloads unpacked on the host
 	zlib1g-dev liblzma-dev libzstd-dev
+	# device I/O threads
+	liburing-dev
+	# device tests: ext4 root images, TAP devices and network namespaces
+	e2fsprogs iproute2
 	# unit tests, fuzz targets (libFuzzer ships with clang)
 	libcmocka-dev clang
 	# guest kernel (guest-kernel-config/build.sh)

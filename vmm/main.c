@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../include/hopx/vmm.h"
+#include "cli_devices.h"
 #include "log.h"
 #include "vm.h"
 
@@ -37,6 +38,16 @@ static void usage(FILE *f)
 		"                        -> 'Run /init' -> userspace ready, with exit, emulation and\n"
 		"                        fix-up counts, on stderr\n"
 		"  --pvm auto|on|off     software-KVM (PVM) workarounds: detect (default), force, disable\n"
+		"  --drive path=IMAGE[,ro][,id=ID][,direct]\n"
+		"                        virtio-blk over a raw image (repeatable, up to 8; the first is\n"
+		"                        /dev/vda). ro: writes fail in the guest; id: get-id string\n"
+		"                        (<= 20 bytes); direct: O_DIRECT (guest buffers 512-aligned)\n"
+		"  --net tap=NAME[,mac=MAC]\n"
+		"                        virtio-net over TAP device NAME (created if absent; up to 4)\n"
+		"  --vsock cid=N,uds=PATH\n"
+		"                        virtio-vsock with guest CID N; host side is the Unix socket\n"
+		"                        PATH (send \"CONNECT <port>\\n\", get \"OK <port>\\n\"); guest\n"
+		"                        connections to host port P go to PATH_P\n"
 		"  -v, --verbose         more log output (repeat for debug)\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -80,7 +91,7 @@ static void *signal_thread(void *arg)
 
 static int parse_args(int argc, char **argv, struct hopx_vm_config *cfg, bool *timings)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_CONSOLE, O_TIMINGS, O_PVM };
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_CONSOLE, O_TIMINGS, O_PVM, O_DRIVE, O_NET, O_VSOCK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -90,6 +101,9 @@ static int parse_args(int argc, char **argv, struct hopx_vm_config *cfg, bool *t
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "boot-timings", no_argument, NULL, O_TIMINGS },
 		{ "pvm", required_argument, NULL, O_PVM },
+		{ "drive", required_argument, NULL, O_DRIVE },
+		{ "net", required_argument, NULL, O_NET },
+		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -131,6 +145,18 @@ static int parse_args(int argc, char **argv, struct hopx_vm_config *cfg, bool *t
 				pr_err("--pvm %s: expected auto, on or off", optarg);
 				return -EINVAL;
 			}
+			break;
+		case O_DRIVE:
+			if (cli_parse_drive(optarg, cfg))
+				return -EINVAL;
+			break;
+		case O_NET:
+			if (cli_parse_net(optarg, cfg))
+				return -EINVAL;
+			break;
+		case O_VSOCK:
+			if (cli_parse_vsock(optarg, cfg))
+				return -EINVAL;
 			break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);

@@ -247,6 +247,72 @@ static int map_memory(struct hopx_vm *vm)
 	return 0;
 }
 
+/* The next virtio-mmio slot: its address and IRQ. */
+static int virtio_slot(struct hopx_vm *vm, uint64_t *base, uint32_t *irq)
+{
+	static const uint32_t irqs[] = VIRTIO_IRQS;
+
+	if (vm->nvirtio >= ARRAY_SIZE(irqs) || vm->nvirtio >= ARRAY_SIZE(vm->virtio)) {
+		pr_err("too many virtio devices: at most %zu", ARRAY_SIZE(irqs));
+		return -ENOSPC;
+	}
+	*base = VIRTIO_MMIO_BASE + vm->nvirtio * VIRTIO_MMIO_SLOT_SIZE;
+	*irq = irqs[vm->nvirtio];
+	return 0;
+}
+
+/* Put transport T on the MMIO bus and the guest command line. */
+static int virtio_attach(struct hopx_vm *vm, struct virtio_mmio *t)
+{
+	size_t len = strlen(vm->cmdline);
+	int ret = bus_add(&vm->mmio, t->base, VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops, t);
+
+	if (ret)
+		return ret;
+	vm->virtio[vm->nvirtio++] = t;
+	ret = virtio_mmio_cmdline(t, vm->cmdline + len, sizeof(vm->cmdline) - len);
+	if (ret)
+		pr_err("kernel command line too long with %s: shorten --cmdline", t->name);
+	return ret;
+}
+
+/* virtio devices in slot order: drives (the first is /dev/vda), NICs, vsock. */
+static int wire_virtio(struct hopx_vm *vm)
+{
+	uint64_t base;
+	uint32_t irq;
+	int ret;
+
+	if (vm->cfg.ndrives > HOPX_MAX_DRIVES) {
+		pr_err("%u drives: at most %d", vm->cfg.ndrives, HOPX_MAX_DRIVES);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < vm->cfg.ndrives; i++) {
+		const struct hopx_drive_config *d = &vm->cfg.drives[i];
+		char id[32];
+
+		if (!d->path) {
+			pr_err("drive %u has no path: --drive path=IMAGE", i);
+			return -EINVAL;
+		}
+		snprintf(id, sizeof(id), "vd%c", 'a' + i);
+		ret = virtio_slot(vm, &base, &irq);
+		if (ret)
+			return ret;
+		vm->blks[i] = calloc(1, sizeof(*vm->blks[i]));
+		if (!vm->blks[i])
+			return -ENOMEM;
+		vm->nblks = i + 1;
+		ret = virtio_blk_init(vm->blks[i], d->path, d->read_only, d->direct, d->id ? d->id : id, vm->vm_fd,
+				      &vm->mem, base, irq);
+		if (!ret)
+			ret = virtio_attach(vm, &vm->blks[i]->t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* The devices, in their fixed order. */
 static int wire_devices(struct hopx_vm *vm)
 {
@@ -262,6 +328,8 @@ static int wire_devices(struct hopx_vm *vm)
 	if (!ret)
 		ret = bus_add(&vm->mmio, BOOT_TIMER_MMIO_ADDR, BOOT_TIMER_MMIO_SIZE, &boot_timer_bus_ops,
 			      &vm->boot_timer);
+	if (!ret)
+		ret = wire_virtio(vm);
 	return ret;
 }
 
@@ -490,6 +558,11 @@ int hopx_vm_start(struct hopx_vm *vm)
 	ret = console_start_input(&vm->console, console_sink, console_room, vm, &vm->stopping);
 	if (ret)
 		return ret;
+	for (unsigned int i = 0; i < vm->nvirtio; i++) {
+		ret = virtio_mmio_start(vm->virtio[i]);
+		if (ret)
+			return ret;
+	}
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -547,6 +620,11 @@ void hopx_vm_destroy(struct hopx_vm *vm)
 		console_close(&vm->console);
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nblks; i++) {
+		if (vm->blks[i])
+			virtio_blk_destroy(vm->blks[i]);
+		free(vm->blks[i]);
+	}
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	guest_mem_free(&vm->mem);

@@ -15,6 +15,7 @@
 #include "../devices/bus.h"
 #include "../devices/i8042.h"
 #include "../devices/serial.h"
+#include "../devices/virtio_blk.h"
 #include "../include/hopx/vmm.h"
 #include "console.h"
 #include "kvm_stats.h"
@@ -48,6 +49,11 @@ struct hopx_vm {
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
 	struct console console;
+	/* virtio devices, in slot order (drives, then NICs, then vsock). */
+	struct virtio_blk *blks[HOPX_MAX_DRIVES];
+	unsigned int nblks;
+	struct virtio_mmio *virtio[16];
+	unsigned int nvirtio;
 
 	struct vcpu vcpus[GUEST_VCPUS_MAX];
 	unsigned int nvcpus;

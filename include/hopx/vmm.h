@@ -36,6 +36,32 @@ enum hopx_pvm_mode {
 	HOPX_PVM_ON = 1,
 };
 
+#define HOPX_MAX_DRIVES 8
+#define HOPX_MAX_NETS 4
+
+/* A virtio-blk drive over a raw image. The first drive is /dev/vda. */
+struct hopx_drive_config {
+	const char *path;
+	const char *id; /* what the guest's get-id returns (default "vdN") */
+	bool read_only;
+	bool direct;    /* O_DIRECT on the image */
+};
+
+/* A virtio-net interface over an existing or new TAP device. */
+struct hopx_net_config {
+	const char *tap; /* interface name */
+	uint8_t mac[6];
+	bool mac_set;    /* else a locally administered MAC derived from the TAP name */
+};
+
+/* virtio-vsock, Firecracker's hybrid design: the host connects to UDS_PATH and
+ * sends "CONNECT <port>\n"; guest connections to host port P go to
+ * UDS_PATH_P. cid 0: no vsock device. */
+struct hopx_vsock_config {
+	uint32_t cid;
+	const char *uds_path;
+};
+
 struct hopx_vm_config {
 	const char *kernel_path; /* ELF vmlinux or bzImage (required) */
 	const char *initrd_path; /* optional */
@@ -45,6 +71,11 @@ struct hopx_vm_config {
 	enum hopx_console console;
 	const char *console_path; /* for HOPX_CONSOLE_FILE */
 	enum hopx_pvm_mode pvm;
+	struct hopx_drive_config drives[HOPX_MAX_DRIVES];
+	unsigned int ndrives;
+	struct hopx_net_config nets[HOPX_MAX_NETS];
+	unsigned int nnets;
+	struct hopx_vsock_config vsock;
 	/* CLOCK_MONOTONIC ns of the embedding process's start, the zero of the
 	 * boot timings (0: the time of hopx_vm_create). */
 	uint64_t t0_ns;

@@ -1,0 +1,107 @@
+/* virtio-mmio transport (virtio 1.x §4.2, version 2 "modern" registers) and
+ * the interface between it and a device (blk, net, vsock).
+ *
+ * Threads: register accesses arrive on vCPU threads (KVM_EXIT_MMIO), except
+ * QueueNotify, which KVM turns into a write on that queue's ioeventfd. Queue
+ * work runs on the device's own thread (devloop). One mutex per device
+ * serialises the two; device callbacks below are all called with it held,
+ * on the device thread. Interrupts leave through an irqfd. */
+#ifndef HOPX_DEVICES_VIRTIO_MMIO_H
+#define HOPX_DEVICES_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "devloop.h"
+#include "virtqueue.h"
+
+#define VIRTIO_MMIO_SLOT_SIZE 0x1000ULL
+#define VIRTIO_MAX_QUEUES 3
+
+struct virtio_mmio;
+
+/* What a device supplies: a const vtable, one per device type. */
+struct virtio_dev_ops {
+	const char *type;     /* "virtio-blk" */
+	uint32_t device_id;   /* VIRTIO_ID_* */
+	uint16_t num_queues;
+	/* The driver set DRIVER_OK: queues are live. */
+	void (*activate)(struct virtio_mmio *t);
+	/* The driver reset the device: drop all state; in-flight operations
+	 * must find out (virtio_mmio.generation) and not touch the rings. */
+	void (*reset)(struct virtio_mmio *t);
+	/* The driver notified queue Q. */
+	void (*notify)(struct virtio_mmio *t, unsigned int q);
+	/* Config-space write (most devices ignore them). */
+	void (*config_write)(struct virtio_mmio *t, uint32_t off, const uint8_t *data, uint32_t len);
+};
+
+struct virtio_mmio {
+	const struct virtio_dev_ops *ops;
+	void *dev;          /* the device's own state */
+	char name[64];      /* "virtio-blk vda" (for logs) */
+	uint64_t base;
+	uint32_t irq;
+	int vm_fd;
+	const struct guest_mem *mem;
+
+	uint64_t device_features; /* the device's own bits; the transport adds VERSION_1 etc. */
+	const uint8_t *config;    /* device config space, read-only to the driver */
+	uint32_t config_len;
+
+	pthread_mutex_t lock;
+	struct devloop loop;
+	/* Registers. */
+	uint32_t status, dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t driver_features;
+	atomic_uint isr;
+	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
+	/* Bumped on every reset; an operation started before a reset must not
+	 * complete into the rings after it. */
+	uint64_t generation;
+	bool activated;       /* device's activate() ran for this generation */
+	bool reset_pending;   /* device's reset() still to run on its thread */
+	bool warned;          /* one log line per misbehaving driver */
+	unsigned int signal_pending; /* queues with used entries not yet signalled */
+
+	int irqfd;
+	int ctl_fd; /* eventfd: vCPU -> device thread (activate/reset) */
+	struct devloop_watch ctl_watch;
+	int notify_fd[VIRTIO_MAX_QUEUES];
+	struct virtio_notify {
+		struct devloop_watch watch;
+		struct virtio_mmio *t;
+		unsigned int q;
+	} notify[VIRTIO_MAX_QUEUES];
+	bool ioeventfd_registered[VIRTIO_MAX_QUEUES];
+};
+
+extern const struct bus_ops virtio_mmio_bus_ops;
+
+/* Set up the transport for device DEV at BASE/IRQ: its loop, ioeventfds and
+ * irqfd. Returns 0 or -errno (logged). */
+int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev, const char *name,
+		     int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq);
+int virtio_mmio_start(struct virtio_mmio *t);
+/* Stop the device thread and release everything (safe on a failed init). */
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* Device side, with t->lock held on the device thread: */
+/* Queue Q has new used entries: the interrupt goes out (if the driver wants
+ * it) once per batch of completions, after the batch. */
+void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q);
+/* The driver broke the protocol beyond one request: set DEVICE_NEEDS_RESET,
+ * raise a config interrupt, stop the queues, and log WHY once. */
+void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
+/* Log a per-request problem once per device generation. */
+void virtio_mmio_warn_once(struct virtio_mmio *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether the device is live (activated and not failed). */
+bool virtio_mmio_live(const struct virtio_mmio *t);
+
+/* The `virtio_mmio.device=` argument for the guest command line. */
+int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size);
+
+#endif

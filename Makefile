@@ -22,7 +22,8 @@ LIB_SRCS := \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/cli_devices.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c \
-	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c
+	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \
+	devices/tap.c devices/virtio_net.c devices/vsock_conn.c devices/virtio_vsock.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \

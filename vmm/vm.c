@@ -310,6 +310,49 @@ static int wire_virtio(struct hopx_vm *vm)
 		if (ret)
 			return ret;
 	}
+	if (vm->cfg.nnets > HOPX_MAX_NETS) {
+		pr_err("%u network interfaces: at most %d", vm->cfg.nnets, HOPX_MAX_NETS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < vm->cfg.nnets; i++) {
+		const struct hopx_net_config *n = &vm->cfg.nets[i];
+
+		if (!n->tap) {
+			pr_err("network interface %u has no TAP: --net tap=NAME", i);
+			return -EINVAL;
+		}
+		ret = virtio_slot(vm, &base, &irq);
+		if (ret)
+			return ret;
+		vm->nets[i] = calloc(1, sizeof(*vm->nets[i]));
+		if (!vm->nets[i])
+			return -ENOMEM;
+		vm->nnets = i + 1;
+		ret = virtio_net_init(vm->nets[i], n->tap, n->mac_set ? n->mac : NULL, vm->vm_fd, &vm->mem, base,
+				      irq);
+		if (!ret)
+			ret = virtio_attach(vm, &vm->nets[i]->t);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg.vsock.cid) {
+		if (!vm->cfg.vsock.uds_path || vm->cfg.vsock.cid < 3 || vm->cfg.vsock.cid == UINT32_MAX) {
+			pr_err("vsock needs a guest CID from 3 and a socket path: --vsock cid=N,uds=PATH");
+			return -EINVAL;
+		}
+		ret = virtio_slot(vm, &base, &irq);
+		if (ret)
+			return ret;
+		vm->vsock = calloc(1, sizeof(*vm->vsock));
+		if (!vm->vsock)
+			return -ENOMEM;
+		ret = virtio_vsock_init(vm->vsock, vm->cfg.vsock.cid, vm->cfg.vsock.uds_path, vm->vm_fd, &vm->mem,
+					base, irq);
+		if (!ret)
+			ret = virtio_attach(vm, &vm->vsock->t);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -625,6 +668,14 @@ void hopx_vm_destroy(struct hopx_vm *vm)
 			virtio_blk_destroy(vm->blks[i]);
 		free(vm->blks[i]);
 	}
+	for (unsigned int i = 0; i < vm->nnets; i++) {
+		if (vm->nets[i])
+			virtio_net_destroy(vm->nets[i]);
+		free(vm->nets[i]);
+	}
+	if (vm->vsock)
+		virtio_vsock_destroy(vm->vsock);
+	free(vm->vsock);
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	guest_mem_free(&vm->mem);

@@ -16,6 +16,8 @@
 #include "../devices/i8042.h"
 #include "../devices/serial.h"
 #include "../devices/virtio_blk.h"
+#include "../devices/virtio_net.h"
+#include "../devices/virtio_vsock.h"
 #include "../include/hopx/vmm.h"
 #include "console.h"
 #include "kvm_stats.h"
@@ -52,6 +54,9 @@ struct hopx_vm {
 	/* virtio devices, in slot order (drives, then NICs, then vsock). */
 	struct virtio_blk *blks[HOPX_MAX_DRIVES];
 	unsigned int nblks;
+	struct virtio_net *nets[HOPX_MAX_NETS];
+	unsigned int nnets;
+	struct virtio_vsock *vsock;
 	struct virtio_mmio *virtio[16];
 	unsigned int nvirtio;
 

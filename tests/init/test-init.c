@@ -3,7 +3,10 @@
  * calls, a fork+exec of itself, checks getrandom() works at once (the host's
  * SETUP_RNG_SEED), reports each step on the console as "hopx-test-init: ...",
  * writes hopx-vmm's boot-timer register through /dev/mem ("userspace ready"),
- * and powers the VM off. Exit paths all end in reboot(2): PID 1 must not exit. */
+ * and powers the VM off. With hopx_vsock=HOSTPORT:GUESTPORT on the kernel
+ * command line it connects to the host over AF_VSOCK and then echoes what a
+ * host-initiated connection sends; with hopx_write=TEXT it writes TEXT to
+ * /hopx-written on its root filesystem (the host reads the image back). Exit paths all end in reboot(2): PID 1 must not exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -16,8 +19,11 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #define BOOT_TIMER_ADDR 0xd0000000UL
 #define READY_VALUE 0x484f5058UL /* "HOPX" */
@@ -72,6 +78,66 @@ static void signal_ready(void)
 	close(fd);
 }
 
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Guest-initiated: connect to the host's HOSTPORT and say hello. Then
+ * host-initiated: accept on GUESTPORT and echo everything until EOF. */
+static void vsock_test(const char *spec)
+{
+	unsigned int hport, gport;
+	struct sockaddr_vm host = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST };
+	struct sockaddr_vm any = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
+	char buf[16384];
+	const char hello[] = "hello from the guest\n";
+	long total = 0;
+	ssize_t n;
+	int l, c, a;
+
+	if (sscanf(spec, "%u:%u", &hport, &gport) != 2) {
+		check(0, "hopx_vsock=HOSTPORT:GUESTPORT");
+		return;
+	}
+	host.svm_port = hport;
+	any.svm_port = gport;
+	l = socket(AF_VSOCK, SOCK_STREAM, 0);
+	check(l >= 0 && bind(l, (struct sockaddr *)&any, sizeof(any)) == 0 && listen(l, 4) == 0,
+	      "vsock listen");
+	c = socket(AF_VSOCK, SOCK_STREAM, 0);
+	check(c >= 0 && connect(c, (struct sockaddr *)&host, sizeof(host)) == 0, "vsock connect to the host");
+	check(write_all(c, hello, sizeof(hello) - 1) == 0, "vsock send hello");
+	close(c);
+	a = accept(l, NULL, NULL);
+	check(a >= 0, "vsock accept a host connection");
+	while (a >= 0 && (n = read(a, buf, sizeof(buf))) > 0) {
+		if (write_all(a, buf, (size_t)n))
+			break;
+		total += n;
+	}
+	printf("hopx-test-init: vsock echoed %ld bytes\n", total);
+	check(total > 0, "vsock echo");
+	close(a);
+	close(l);
+}
+
+static void write_test(const char *text)
+{
+	int fd = open("/hopx-written", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	check(fd >= 0 && write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0 && close(fd) == 0,
+	      "write /hopx-written");
+}
+
 int main(int argc, char **argv)
 {
 	struct utsname u;
@@ -124,6 +190,10 @@ int main(int argc, char **argv)
 		line[strcspn(line, "\r\n")] = '\0';
 		printf("hopx-test-init: echo: <%s>\n", line);
 	}
+	if (getenv("hopx_write"))
+		write_test(getenv("hopx_write"));
+	if (getenv("hopx_vsock"))
+		vsock_test(getenv("hopx_vsock"));
 	signal_ready();
 	printf("hopx-test-init: done, %d failure(s)\n", failures);
 	fflush(stdout);

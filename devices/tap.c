@@ -1,0 +1,52 @@
+/* TAP devices for virtio-net (see tap.h). */
+#include "tap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+
+#include "../vmm/log.h"
+
+int tap_open(const char *name)
+{
+	struct ifreq ifr;
+	int hdr = TAP_VNET_HDR_LEN, fd, err;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		pr_err("TAP name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("open /dev/net/tun: %s: load the tun module (modprobe tun) and run as root or with "
+		       "CAP_NET_ADMIN", strerror(errno));
+		return err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		pr_err("TUNSETIFF %s: %s: %s", name, strerror(errno),
+		       err == -EBUSY ? "another process has it open" :
+		       err == -EPERM ? "needs CAP_NET_ADMIN, or a TAP created for this user (ip tuntap add ... user U)" :
+				       "is it a TAP (not TUN) device?");
+		goto err;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		err = -errno;
+		pr_err("TAP %s: setting the vnet header size / offloads: %s", name, strerror(errno));
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return err;
+}

@@ -49,3 +49,23 @@ assert_test_init_ran() {
 	assert_grep "boot-timings: Run /init +[0-9.]+ ms" "$err" "Run /init mark timed"
 	assert_grep "boot-timings: userspace ready +[0-9.]+ ms" "$err" "userspace-ready signal received"
 }
+
+# Tests that create TAP devices and network namespaces need root.
+need_root_net() {
+	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || [ ! -e /dev/net/tun ]; then
+		echo "SKIP: needs root, iproute2 and /dev/net/tun (TAP devices in a network namespace)"
+		exit 77
+	fi
+}
+
+# make_netns: a fresh network namespace $NETNS with TAP hxtap0 at 10.0.2.1/24,
+# removed when the test exits.
+make_netns() {
+	NETNS=hopx-test-$$
+	ip netns add "$NETNS" || fail "ip netns add"
+	trap 'ip netns del "$NETNS" 2>/dev/null; rm -rf "$TMP"' EXIT
+	ip -n "$NETNS" link set lo up
+	ip -n "$NETNS" tuntap add dev hxtap0 mode tap
+	ip -n "$NETNS" addr add 10.0.2.1/24 dev hxtap0
+	ip -n "$NETNS" link set hxtap0 up
+}

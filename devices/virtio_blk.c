@@ -177,6 +177,14 @@ static void handle_chain(struct virtio_blk *b, struct vq_chain *c)
 	r->done = 0;
 	r->niov = 0;
 
+	/* Data the device must write has to be writable, and the other way round. */
+	if ((hdr.type == VIRTIO_BLK_T_IN && c->out_len != BLK_REQ_HDR) ||
+	    (hdr.type == VIRTIO_BLK_T_OUT && c->in_len != 1)) {
+		virtio_mmio_warn_once(t, "%s request with its data in the wrong direction",
+				      hdr.type == VIRTIO_BLK_T_IN ? "read" : "write");
+		req_complete(b, r, VIRTIO_BLK_S_IOERR, 0);
+		return;
+	}
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
 		r->total = c->in_len - 1;

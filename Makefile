@@ -121,7 +121,7 @@ check-stock-kernel: all $(TEST_INITRD)
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu
+FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu fuzz_virtqueue
 FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/kvm_stats.c,$(LIB_SRCS))
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)

@@ -37,7 +37,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -140,6 +140,10 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 # --- benchmarks --------------------------------------------------------------
 bench-boot: all $(TEST_INITRD) guest-kernel
 	bench/boot.py
+
+# virtio-blk and vsock throughput with the test guest, against QEMU's microvm.
+bench-io: all $(TEST_GUEST)
+	bench/io.py
 
 clean:
 	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

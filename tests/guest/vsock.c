@@ -220,8 +220,8 @@ static bool send_data(struct stream *s, const uint8_t *data, uint32_t len)
 			return false;
 		room = s->peer_alloc - (s->tx_cnt - s->peer_fwd);
 		n = len < room ? len : room;
-		if (n > 32768)
-			n = 32768;
+		if (n > 65536) /* the device's largest packet */
+			n = 65536;
 		if (!send_pkt(s, VIRTIO_VSOCK_OP_RW, 0, data, n))
 			return false;
 		data += n;

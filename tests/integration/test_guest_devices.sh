@@ -59,6 +59,19 @@ esac
 python3 "$PEER" checkdisk "$TMP/disk.img" || fail "disk image does not hold the guest's writes"
 [ "$(sha256sum <"$TMP/ro.img")" = "$ro_sum" ] || fail "the read-only image changed"
 echo "ok: read-only image unchanged"
+# O_DIRECT drives (the image lives under $BUILD: tmpfs has no O_DIRECT).
+ddir=$(mktemp -d -p "$BUILD")
+python3 "$PEER" mkdisk "$ddir/disk.img" 8
+timeout 60 "$VMM" run --kernel "$GUEST" --drive path="$ddir/disk.img",id=direct-disk,direct \
+	--cmdline "console=ttyS0 hopxguest.run=blk hopxguest.blkid=direct-disk" </dev/null >"$TMP/direct" 2>&1
+drc=$?
+python3 "$PEER" checkdisk "$ddir/disk.img" >"$TMP/direct-check" 2>&1
+crc=$?
+rm -rf "$ddir"
+[ $drc = 0 ] || { cat "$TMP/direct"; fail "O_DIRECT run exited $drc"; }
+assert_grep "hopx-test-guest: done, 0 failure" "$TMP/direct" "blk scenario on an O_DIRECT drive"
+[ $crc = 0 ] || { cat "$TMP/direct-check"; fail "O_DIRECT image does not hold the guest's writes"; }
+echo "ok: O_DIRECT drive"
 # Hostile chains are logged once per device until its driver resets it.
 [ "$(grep -c 'malformed request' "$TMP/err")" -le 1 ] || fail "malformed chains logged more than once"
 assert_grep "needs a reset by its driver" "$TMP/err" "corrupt ring logged"

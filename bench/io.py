@@ -82,6 +82,8 @@ def cmdline(a):
 
 def run_hopx(a, disk, tmp):
     uds = os.path.join(tmp, "v.sock")
+    if os.path.exists(uds + ".done"):
+        os.unlink(uds + ".done")
     peer = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/guest/peer.py"), "serve", uds, "--bench",
                              "--seconds", str(a.timeout)], stdout=subprocess.PIPE, text=True)
     time.sleep(0.3)

@@ -11,7 +11,7 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wsha
 	    -Wformat=2 -Wvla
 CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -pthread -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(EXTRA_LDFLAGS)
-LIBS := -lz -llzma -lzstd -luring
+LIBS := -lz -llzma -lzstd -luring -lfdt -ljansson -lmicrohttpd
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -19,7 +19,8 @@ endif
 
 LIB_SRCS := \
 	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
-	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/cli_devices.c \
+	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
+	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/fc_config.c vmm/api.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c \
 	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \
@@ -52,6 +53,9 @@ deps:
 	$(call probe_header,lzma.h,liblzma-dev)
 	$(call probe_header,zstd.h,libzstd-dev)
 	$(call probe_header,liburing.h,liburing-dev)
+	$(call probe_header,libfdt.h,libfdt-dev)
+	$(call probe_header,jansson.h,libjansson-dev)
+	$(call probe_header,microhttpd.h,libmicrohttpd-dev)
 
 deps-test: deps
 	$(call probe_header,cmocka.h,libcmocka-dev)
@@ -122,7 +126,8 @@ check-stock-kernel: all $(TEST_INITRD)
 # libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu fuzz_virtqueue
-FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/timings.c vmm/kvm_stats.c,$(LIB_SRCS))
+FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/kvm_stats.c \
+	vmm/vstate.c vmm/snapshot.c vmm/api.c,$(LIB_SRCS))
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \

@@ -127,3 +127,20 @@ const struct bus_ops i8042_bus_ops = {
 	.read = i8042_bus_read,
 	.write = i8042_bus_write,
 };
+
+void i8042_save(struct i8042 *k, struct i8042_state *st)
+{
+	pthread_mutex_lock(&k->lock);
+	*st = (struct i8042_state){ k->status, k->ctr, k->outbuf, k->pending_cmd };
+	pthread_mutex_unlock(&k->lock);
+}
+
+void i8042_load(struct i8042 *k, const struct i8042_state *st)
+{
+	pthread_mutex_lock(&k->lock);
+	k->status = st->status;
+	k->ctr = st->ctr;
+	k->outbuf = st->outbuf;
+	k->pending_cmd = st->pending_cmd;
+	pthread_mutex_unlock(&k->lock);
+}

@@ -44,6 +44,13 @@ void i8042_destroy(struct i8042 *k);
 uint8_t i8042_read(struct i8042 *k, uint16_t port);
 void i8042_write(struct i8042 *k, uint16_t port, uint8_t val);
 
+struct i8042_state {
+	uint8_t status, ctr, outbuf, pending_cmd;
+};
+
+void i8042_save(struct i8042 *k, struct i8042_state *st);
+void i8042_load(struct i8042 *k, const struct i8042_state *st);
+
 /* Registered as one device covering 0x60..0x64; other ports in the range read 0xff. */
 extern const struct bus_ops i8042_bus_ops;
 

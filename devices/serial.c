@@ -3,6 +3,7 @@
  * TEMT set, and a THRE interrupt is raised after every byte while enabled. */
 #include "serial.h"
 
+#include <errno.h>
 #include <string.h>
 
 static bool rx_irq_active(const struct serial *s)
@@ -209,3 +210,43 @@ const struct bus_ops serial_bus_ops = {
 	.read = serial_bus_read,
 	.write = serial_bus_write,
 };
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->scr = s->scr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->fcr = s->fcr;
+	st->lsr_err = s->lsr_err;
+	st->thri_pending = s->thri_pending;
+	st->rx_count = s->rx_count;
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		st->rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO];
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_load(struct serial *s, const struct serial_state *st)
+{
+	if (st->rx_count > SERIAL_RX_FIFO || st->thri_pending > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr;
+	s->lsr_err = st->lsr_err;
+	s->thri_pending = st->thri_pending;
+	s->rx_head = 0;
+	s->rx_count = st->rx_count;
+	memcpy(s->rx, st->rx, st->rx_count);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

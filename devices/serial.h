@@ -62,6 +62,18 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
 /* Free receive FIFO space. */
 size_t serial_rx_room(struct serial *s);
 
+/* Register state for snapshots (fixed layout: it is stored as is). */
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_err;
+	uint8_t thri_pending, pad[3];
+	uint32_t rx_count;
+	uint8_t rx[SERIAL_RX_FIFO];
+};
+
+void serial_save(struct serial *s, struct serial_state *st);
+/* -EINVAL if ST is not a state this UART can be in. */
+int serial_load(struct serial *s, const struct serial_state *st);
+
 extern const struct bus_ops serial_bus_ops;
 
 #endif

@@ -32,8 +32,10 @@ static struct blk_req *req_get(struct virtio_blk *b)
 {
 	struct blk_req *r = b->free_reqs;
 
-	if (r)
+	if (r) {
 		b->free_reqs = r->next_free;
+		b->inflight++;
+	}
 	return r;
 }
 
@@ -41,6 +43,7 @@ static void req_put(struct virtio_blk *b, struct blk_req *r)
 {
 	r->next_free = b->free_reqs;
 	b->free_reqs = r;
+	b->inflight--;
 }
 
 /* Finish request R (data bytes written into guest buffers: IN_DATA). */
@@ -293,6 +296,12 @@ static void blk_reset(struct virtio_mmio *t)
 	(void)t; /* in-flight requests see the new generation and drop their result */
 }
 
+/* Requests in flight complete by themselves: pausing waits for them. */
+static bool blk_idle(struct virtio_mmio *t)
+{
+	return ((struct virtio_blk *)t->dev)->inflight == 0;
+}
+
 const struct virtio_dev_ops virtio_blk_ops = {
 	.type = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -300,6 +309,7 @@ const struct virtio_dev_ops virtio_blk_ops = {
 	.activate = blk_activate,
 	.reset = blk_reset,
 	.notify = blk_notify,
+	.idle = blk_idle,
 };
 
 int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool direct, const char *id,
@@ -321,7 +331,8 @@ int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool
 	for (unsigned int i = 0; i < VQ_MAX_SIZE; i++) {
 		b->reqs[i].b = b;
 		b->reqs[i].op.done = req_done;
-		req_put(b, &b->reqs[i]);
+		b->reqs[i].next_free = b->free_reqs;
+		b->free_reqs = &b->reqs[i];
 	}
 	cfg->capacity = b->disk.size / 512;
 	cfg->seg_max = BLK_SEG_MAX;

@@ -22,6 +22,7 @@ struct virtio_blk {
 	struct virtio_blk_config config;
 	struct blk_req *reqs;     /* VQ_MAX_SIZE of them */
 	struct blk_req *free_reqs;
+	unsigned int inflight;    /* requests taken from the ring, not yet returned */
 	uint64_t reads, writes, flushes, errors; /* counters (device thread) */
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -56,7 +57,54 @@ void virtio_mmio_warn_once(struct virtio_mmio *t, const char *fmt, ...)
 
 bool virtio_mmio_live(const struct virtio_mmio *t)
 {
-	return t->activated && !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	return t->activated && !t->paused && !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* With t->lock held: acknowledge a quiesce once nothing is in flight. */
+static void check_idle(struct virtio_mmio *t)
+{
+	if (t->paused && !t->quiesced && (!t->activated || !t->ops->idle || t->ops->idle(t))) {
+		t->quiesced = true;
+		pthread_cond_broadcast(&t->quiesce_cond);
+	}
+}
+
+int virtio_mmio_quiesce(struct virtio_mmio *t, unsigned int timeout_ms)
+{
+	struct timespec end;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->paused = true;
+	t->quiesced = false;
+	kick_thread(t);
+	while (!t->quiesced && ret == 0)
+		ret = pthread_cond_timedwait(&t->quiesce_cond, &t->lock, &end);
+	pthread_mutex_unlock(&t->lock);
+	if (ret) {
+		pr_err("%s: I/O still in flight after %u ms: not quiesced", t->name, timeout_ms);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+void virtio_mmio_resume(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->paused) {
+		t->paused = false;
+		t->quiesced = false;
+		t->resume_pending = true;
+		kick_thread(t);
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void raise_irq(struct virtio_mmio *t, unsigned int bit)
@@ -85,6 +133,7 @@ static void after_batch(void *ctx)
 	t->signal_pending = 0;
 	if (irq)
 		raise_irq(t, VIRTIO_MMIO_INT_VRING);
+	check_idle(t);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -345,11 +394,20 @@ static void ctl_ready(struct devloop_watch *w)
 		t->reset_pending = false;
 		t->ops->reset(t);
 	}
-	if ((t->status & VIRTIO_CONFIG_S_DRIVER_OK) && !t->activated &&
+	if ((t->status & VIRTIO_CONFIG_S_DRIVER_OK) && !t->activated && !t->paused &&
 	    !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		t->activated = true;
 		t->ops->activate(t);
 	}
+	if (t->paused && !t->quiesced && t->activated && t->ops->quiesce)
+		t->ops->quiesce(t);
+	if (t->resume_pending && !t->paused) {
+		/* Work the driver queued while we were paused. */
+		t->resume_pending = false;
+		if (virtio_mmio_live(t))
+			t->ops->activate(t);
+	}
+	check_idle(t);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -404,6 +462,14 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
 	t->base = base;
 	t->irq = irq;
 	pthread_mutex_init(&t->lock, NULL);
+	{
+		pthread_condattr_t a;
+
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* virtio_mmio_quiesce's deadline */
+		pthread_cond_init(&t->quiesce_cond, &a);
+		pthread_condattr_destroy(&a);
+	}
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		t->vqs[q].size = VQ_MAX_SIZE;
 
@@ -469,7 +535,85 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 	if (t->ctl_fd >= 0)
 		close(t->ctl_fd);
 	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->quiesce_cond);
 	t->ops = NULL;
+}
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&t->lock);
+	st->device_id = t->ops->device_id;
+	st->status = t->status;
+	st->dev_feat_sel = t->dev_feat_sel;
+	st->drv_feat_sel = t->drv_feat_sel;
+	st->queue_sel = t->queue_sel;
+	st->isr = atomic_load(&t->isr);
+	st->irq = t->irq;
+	st->base = t->base;
+	st->driver_features = t->driver_features;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		const struct virtqueue *vq = &t->vqs[q];
+
+		st->q[q] = (struct virtio_mmio_queue_state){
+			.desc = vq->desc_gpa, .avail = vq->avail_gpa, .used = vq->used_gpa, .size = vq->size,
+			.last_avail = vq->last_avail, .next_used = vq->next_used, .signalled_used = vq->signalled_used,
+			.ready = vq->mem != NULL, .signalled_valid = vq->signalled_valid,
+		};
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *st)
+{
+	bool live = st->status & VIRTIO_CONFIG_S_DRIVER_OK;
+
+	if (st->device_id != t->ops->device_id || st->base != t->base || st->irq != t->irq) {
+		pr_err("%s: snapshot has device %u at %#llx IRQ %u here: the device list differs", t->name,
+		       st->device_id, (unsigned long long)st->base, st->irq);
+		return -EINVAL;
+	}
+	if (st->driver_features & ~all_features(t)) {
+		pr_err("%s: snapshot's driver features %#llx are not all offered here", t->name,
+		       (unsigned long long)st->driver_features);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->status = st->status;
+	t->dev_feat_sel = st->dev_feat_sel;
+	t->drv_feat_sel = st->drv_feat_sel;
+	t->queue_sel = st->queue_sel;
+	atomic_store(&t->isr, st->isr);
+	t->driver_features = st->driver_features;
+	for (unsigned int q = 0; q < t->ops->num_queues; q++) {
+		const struct virtio_mmio_queue_state *qs = &st->q[q];
+		struct virtqueue *vq = &t->vqs[q];
+
+		vq->desc_gpa = qs->desc;
+		vq->avail_gpa = qs->avail;
+		vq->used_gpa = qs->used;
+		vq->size = qs->size;
+		if (!qs->ready)
+			continue;
+		vq->event_idx = st->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+		vq->indirect = st->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+		if (live && !(st->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+			if (vq_activate(vq, t->mem, t->name)) {
+				pthread_mutex_unlock(&t->lock);
+				return -EINVAL;
+			}
+			vq->last_avail = qs->last_avail;
+			vq->next_used = qs->next_used;
+			vq->signalled_used = qs->signalled_used;
+			vq->signalled_valid = qs->signalled_valid;
+		} else {
+			vq->mem = t->mem; /* ready, not yet live */
+		}
+	}
+	if (live)
+		kick_thread(t); /* the device thread activates it when it starts */
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size)

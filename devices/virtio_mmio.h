@@ -37,6 +37,11 @@ struct virtio_dev_ops {
 	void (*notify)(struct virtio_mmio *t, unsigned int q);
 	/* Config-space write (most devices ignore them). */
 	void (*config_write)(struct virtio_mmio *t, uint32_t off, const uint8_t *data, uint32_t len);
+	/* Pausing: cancel what can be cancelled and will not finish by itself
+	 * (a receive waiting for a packet), keeping the rings consistent. */
+	void (*quiesce)(struct virtio_mmio *t);
+	/* Whether nothing is in flight that would still write guest memory. */
+	bool (*idle)(struct virtio_mmio *t);
 };
 
 struct virtio_mmio {
@@ -66,6 +71,10 @@ struct virtio_mmio {
 	bool reset_pending;   /* device's reset() still to run on its thread */
 	bool warned;          /* one log line per misbehaving driver */
 	unsigned int signal_pending; /* queues with used entries not yet signalled */
+	/* Quiesce (pause, snapshot): no new work while paused; quiesced once
+	 * the device thread has seen nothing left in flight. */
+	bool paused, quiesced, resume_pending;
+	pthread_cond_t quiesce_cond;
 
 	int irqfd;
 	int ctl_fd; /* eventfd: vCPU -> device thread (activate/reset) */
@@ -98,8 +107,32 @@ void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q);
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
 /* Log a per-request problem once per device generation. */
 void virtio_mmio_warn_once(struct virtio_mmio *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Whether the device is live (activated and not failed). */
+/* Whether the device may take new work (activated, not failed, not paused). */
 bool virtio_mmio_live(const struct virtio_mmio *t);
+
+/* From any thread but the device's: stop taking new work and wait until
+ * nothing is in flight (0, or -ETIMEDOUT after TIMEOUT_MS); resume. */
+int virtio_mmio_quiesce(struct virtio_mmio *t, unsigned int timeout_ms);
+void virtio_mmio_resume(struct virtio_mmio *t);
+
+/* Transport state for snapshots (fixed layout: stored as is). */
+struct virtio_mmio_state {
+	uint32_t device_id, status, dev_feat_sel, drv_feat_sel, queue_sel, isr, irq, pad;
+	uint64_t base, driver_features;
+	struct virtio_mmio_queue_state {
+		uint64_t desc, avail, used;
+		uint16_t size, last_avail, next_used, signalled_used;
+		uint8_t ready, signalled_valid, pad[6];
+	} q[VIRTIO_MAX_QUEUES];
+};
+
+/* Save: the device must be quiesced. */
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
+/* Load into a freshly initialised transport whose device thread has not
+ * started: checks the state against this device (type, slot, features,
+ * rings inside guest RAM) and makes the queues live as they were.
+ * -EINVAL (logged) if the state does not fit. */
+int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *st);
 
 /* The `virtio_mmio.device=` argument for the guest command line. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size);

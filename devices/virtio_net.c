@@ -41,16 +41,21 @@ static void rx_done(struct devloop_op *op, int res, uint32_t flags)
 	(void)flags;
 	pthread_mutex_lock(&t->lock);
 	io->busy = false;
-	if (io->generation == t->generation && virtio_mmio_live(t)) {
-		if (res < 0) {
+	if (io->generation == t->generation && t->vqs[RXQ].active) {
+		if (res == -ECANCELED) {
+			/* Cancelled by a pause before a frame came: the buffer goes
+			 * back to the ring untouched (it was the last one taken). */
+			vq_unpop(&t->vqs[RXQ]);
+		} else if (res < 0) {
 			virtio_mmio_warn_once(t, "read from TAP %s: %s", n->tap, strerror(-res));
 			vq_push(&t->vqs[RXQ], io->head, 0);
 			n->rx_dropped++;
+			virtio_mmio_signal_used(t, RXQ);
 		} else {
 			vq_push(&t->vqs[RXQ], io->head, (uint32_t)res);
 			n->rx_frames++;
+			virtio_mmio_signal_used(t, RXQ);
 		}
-		virtio_mmio_signal_used(t, RXQ);
 		rx_start(n);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -110,7 +115,7 @@ static void tx_done(struct devloop_op *op, int res, uint32_t flags)
 	(void)flags;
 	pthread_mutex_lock(&t->lock);
 	io->busy = false;
-	if (io->generation == t->generation && virtio_mmio_live(t)) {
+	if (io->generation == t->generation && t->vqs[TXQ].active) {
 		if (res < 0) {
 			/* The frame is dropped, as a wire would; the guest goes on. */
 			virtio_mmio_warn_once(t, "write to TAP %s: %s", n->tap, strerror(-res));
@@ -189,6 +194,35 @@ static void net_reset(struct virtio_mmio *t)
 	(void)t; /* in-flight frames see the new generation and are dropped */
 }
 
+/* A receive waits for a frame that may never come: cancel it. A transmit
+ * finishes by itself. */
+static void net_quiesce(struct virtio_mmio *t)
+{
+	struct virtio_net *n = t->dev;
+
+	for (int i = 0; i < 2; i++) {
+		if (n->rx[i].busy && n->rx[i].generation == t->generation) {
+			struct io_uring_sqe *sqe = devloop_sqe(&t->loop);
+
+			if (sqe) {
+				io_uring_prep_cancel(sqe, &n->rx[i].op, 0);
+				io_uring_sqe_set_data(sqe, NULL);
+			}
+		}
+	}
+}
+
+static bool net_idle(struct virtio_mmio *t)
+{
+	struct virtio_net *n = t->dev;
+
+	for (int i = 0; i < 2; i++)
+		if ((n->rx[i].busy || n->tx[i].busy) &&
+		    (n->rx[i].generation == t->generation || n->tx[i].generation == t->generation))
+			return false;
+	return true;
+}
+
 const struct virtio_dev_ops virtio_net_ops = {
 	.type = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -196,6 +230,8 @@ const struct virtio_dev_ops virtio_net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.notify = net_notify,
+	.quiesce = net_quiesce,
+	.idle = net_idle,
 };
 
 int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, int vm_fd,

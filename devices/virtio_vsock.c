@@ -28,6 +28,7 @@
 #define MAX_PKT_PAYLOAD (64u * 1024)
 
 static void rx_pump(struct virtio_vsock *v);
+static void send_reset_event(struct virtio_vsock *v);
 
 static uint64_t mono_ns(void)
 {
@@ -666,15 +667,46 @@ static void vsock_notify(struct virtio_mmio *t, unsigned int q)
 
 	if (q == TXQ)
 		tx_process(v);
+	if (q == EVQ && v->reset_event_pending)
+		send_reset_event(v);
 	/* RX: new buffers; EVQ: buffers for events we send only on restore. */
 	rx_pump(v);
 	conn_reap(v);
+}
+
+/* Post the transport-reset event in the guest's next event buffer. */
+static void send_reset_event(struct virtio_vsock *v)
+{
+	struct virtqueue *vq = &v->t.vqs[EVQ];
+	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
+	struct vq_chain ch;
+	int ret = vq_pop(vq, &ch);
+
+	if (ret == 1 && !ch.nr_out && ch.in_len >= sizeof(ev)) {
+		iov_from_buf(ch.iov, ch.nr_in, 0, &ev, sizeof(ev));
+		vq_push(vq, ch.head, sizeof(ev));
+		virtio_mmio_signal_used(&v->t, EVQ);
+		v->reset_event_pending = false;
+	} else if (ret != 0) {
+		if (ret == 1 || ret == -EINVAL)
+			vq_push(vq, ch.head, 0);
+		virtio_mmio_warn_once(&v->t, "no usable event buffer for the transport-reset event");
+		v->reset_event_pending = false;
+	}
+	/* ret == 0: no buffer yet; tried again at the driver's next event-queue notify. */
+}
+
+void virtio_vsock_restored(struct virtio_vsock *v)
+{
+	v->reset_event_pending = true;
 }
 
 static void vsock_activate(struct virtio_mmio *t)
 {
 	struct virtio_vsock *v = t->dev;
 
+	if (v->reset_event_pending && t->vqs[EVQ].active)
+		send_reset_event(v);
 	timer_arm(v);
 	tx_process(v);
 	rx_pump(v);

@@ -38,6 +38,7 @@ struct virtio_vsock {
 	struct __kernel_timespec timer_ts;
 	bool timer_armed;
 	uint64_t rx_bytes, tx_bytes, resets_sent;
+	bool reset_event_pending; /* restored: tell the guest its streams are gone */
 };
 
 extern const struct virtio_dev_ops virtio_vsock_ops;
@@ -45,5 +46,9 @@ extern const struct virtio_dev_ops virtio_vsock_ops;
 int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path, int vm_fd,
 		      const struct guest_mem *mem, uint64_t base, uint32_t irq);
 void virtio_vsock_destroy(struct virtio_vsock *v);
+/* After a restore: the guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET when the
+ * device goes live, so it drops every stream it had (their host sockets are
+ * gone with the old process). */
+void virtio_vsock_restored(struct virtio_vsock *v);
 
 #endif

@@ -9,8 +9,8 @@ pkgs=(
 	build-essential make pkg-config linux-libc-dev
 	# bzImage payloads unpacked on the host
 	zlib1g-dev liblzma-dev libzstd-dev
-	# device I/O threads
-	liburing-dev
+	# device I/O threads; snapshot state files; the control API (HTTP, JSON)
+	liburing-dev libfdt-dev libmicrohttpd-dev libjansson-dev
 	# device tests: ext4 root images, TAP devices and network namespaces
 	e2fsprogs iproute2
 	# unit tests, fuzz targets (libFuzzer ships with clang)

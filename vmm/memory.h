@@ -15,6 +15,11 @@ struct guest_mem {
 /* Map SIZE bytes of zeroed RAM. Returns 0 or -errno. */
 int guest_mem_init(struct guest_mem *m, uint64_t size);
 void guest_mem_free(struct guest_mem *m);
+/* Map SIZE bytes of a snapshot's memory file, MAP_PRIVATE. 0 or -errno. */
+int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t size);
+/* Write all of RAM to FD as a sparse file (zero pages left as holes);
+ * *WRITTEN gets the bytes actually written. 0 or -errno. */
+int guest_mem_save(const struct guest_mem *m, int fd, uint64_t *written);
 
 /* Host pointer to [gpa, gpa+len) if the whole range is RAM in one region, else NULL. */
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);

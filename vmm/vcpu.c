@@ -306,6 +306,10 @@ void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_req)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (v->id == 0 && atomic_load(&vm->t_first_entry) == 0)
 			atomic_store(&vm->t_first_entry, now_ns() - vm->t0_ns);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

@@ -71,6 +71,7 @@ void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const cha
 		va_end(ap);
 	}
 	atomic_store(&vm->stopping, true);
+	pthread_cond_broadcast(&vm->park_cond); /* parked vCPUs leave too */
 	/* Under the lock: hopx_vm_start() marks threads started under it too,
 	 * so no vCPU can enter KVM_RUN unkicked. */
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
@@ -270,6 +271,8 @@ static int virtio_attach(struct hopx_vm *vm, struct virtio_mmio *t)
 	if (ret)
 		return ret;
 	vm->virtio[vm->nvirtio++] = t;
+	if (vm->restore)
+		return 0; /* the snapshot's command line already names it */
 	ret = virtio_mmio_cmdline(t, vm->cmdline + len, sizeof(vm->cmdline) - len);
 	if (ret)
 		pr_err("kernel command line too long with %s: shorten --cmdline", t->name);
@@ -501,6 +504,26 @@ static char *dup_opt(const char *s)
 
 static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg);
 
+int vm_create(const struct hopx_vm_config *cfg, struct vm_restore *restore, struct hopx_vm **out)
+{
+	struct hopx_vm *vm;
+	int ret;
+
+	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->restore = restore;
+	ret = vm_setup(vm, cfg);
+	vm->restore = NULL;
+	if (ret) {
+		hopx_vm_destroy(vm);
+		return ret;
+	}
+	*out = vm;
+	return 0;
+}
+
 int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out)
 {
 	struct hopx_vm *vm;
@@ -521,7 +544,7 @@ int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out)
 
 static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 {
-	int ret;
+	int ret = 0;
 
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->console.out_fd = vm->console.in_fd = -1;
@@ -529,7 +552,8 @@ static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stopped_cond, NULL);
-	if (!cfg->kernel_path) {
+	pthread_cond_init(&vm->park_cond, NULL);
+	if (!cfg->kernel_path && !vm->restore) {
 		pr_err("no kernel given: pass --kernel PATH (an ELF vmlinux or a bzImage)");
 		return -EINVAL;
 	}
@@ -555,7 +579,10 @@ static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 	if ((cfg->kernel_path && !vm->kernel_path) || (cfg->initrd_path && !vm->initrd_path) ||
 	    (cfg->console_path && !vm->console_path))
 		return -ENOMEM;
-	ret = build_cmdline(vm, cfg->cmdline);
+	if (vm->restore)
+		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
+	else
+		ret = build_cmdline(vm, cfg->cmdline);
 	if (ret)
 		return ret;
 	ret = install_kick_handler();
@@ -564,7 +591,10 @@ static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 	ret = open_kvm(vm);
 	if (ret)
 		return ret;
-	ret = guest_mem_init(&vm->mem, (uint64_t)cfg->mem_mib << 20);
+	if (vm->restore)
+		ret = guest_mem_map_file(&vm->mem, vm->restore->mem_fd, (uint64_t)cfg->mem_mib << 20);
+	else
+		ret = guest_mem_init(&vm->mem, (uint64_t)cfg->mem_mib << 20);
 	if (ret)
 		return ret;
 	ret = map_memory(vm);
@@ -583,7 +613,7 @@ static int vm_setup(struct hopx_vm *vm, const struct hopx_vm_config *cfg)
 			return ret;
 		}
 	}
-	ret = load_guest(vm);
+	ret = vm->restore ? vm_restore_state(vm) : load_guest(vm);
 	if (ret)
 		return ret;
 	pr_info("guest command line: %s", vm->cmdline);
@@ -689,6 +719,7 @@ void hopx_vm_destroy(struct hopx_vm *vm)
 	free(vm->console_path);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->stopped_cond);
+	pthread_cond_destroy(&vm->park_cond);
 	free(vm);
 }
 

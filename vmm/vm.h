@@ -22,6 +22,8 @@
 #include "console.h"
 #include "kvm_stats.h"
 #include "memory.h"
+#include "snapfile.h"
+#include "vstate.h"
 #include "x86_emu.h"
 
 struct vcpu {
@@ -35,8 +37,19 @@ struct vcpu {
 	atomic_uint_fast64_t exits;
 };
 
+/* What a restore brings to VM creation (snapshot.c), decoded and checked. */
+struct vm_restore {
+	struct snapr r;
+	int mem_fd;
+	struct vm_kvm_state vms;
+	struct vcpu_kvm_state *vcs;
+	unsigned int nvcpus;
+};
+
 struct hopx_vm {
 	struct hopx_vm_config cfg;
+	struct vm_restore *restore; /* during creation only */
+	bool restored;
 	char *kernel_path, *initrd_path, *console_path;
 	char cmdline[2048];
 
@@ -67,6 +80,12 @@ struct hopx_vm {
 	pthread_cond_t stopped_cond;
 	atomic_bool stopping;
 	bool started;
+	/* Pause (vmm/pause.c): vCPUs park outside KVM_RUN while pause_req is set. */
+	atomic_bool pause_req;
+	unsigned int parked;      /* vCPU threads parked, under lock */
+	pthread_cond_t park_cond; /* parked changed, or pause_req cleared */
+	bool paused;
+	uint64_t pause_count;
 	struct hopx_vm_exit exit;
 
 	uint64_t t0_ns;
@@ -91,6 +110,10 @@ void *vcpu_thread(void *arg);
 void vcpu_destroy(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 
+/* pause.c: park the calling vCPU thread until the VM resumes (or stops).
+ * Completes any half-done PIO/MMIO exit first, so the vCPU's state is whole. */
+void vcpu_park(struct vcpu *v);
+
 /* pvm.c: complete an instruction the PVM backend's emulator gave up on.
  * 0 when done; otherwise -errno with WHY describing the instruction. */
 int pvm_fixup(struct vcpu *v, char *why, size_t why_len);
@@ -99,6 +122,12 @@ bool pvm_detect(void);
 void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len);
 /* Append the PVM guest workarounds to CMDLINE. */
 int pvm_cmdline(char *cmdline, size_t size);
+
+/* vm.c: create a VM from CFG; with RESTORE, from a snapshot (memory mapped
+ * from its file, state applied by vm_restore_state instead of a kernel load). */
+int vm_create(const struct hopx_vm_config *cfg, struct vm_restore *restore, struct hopx_vm **out);
+/* snapshot.c */
+int vm_restore_state(struct hopx_vm *vm);
 
 /* Record a boot mark once: KVM's exit and emulation counters, then the time
  * since t0 (the time last, so a non-zero time means the counters are set). */

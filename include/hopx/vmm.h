@@ -125,11 +125,49 @@ struct hopx_vm;
 int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out);
 /* Start the vCPUs. */
 int hopx_vm_start(struct hopx_vm *vm);
+/* Start with every vCPU parked, as if hopx_vm_pause() had run at once
+ * (e.g. a restored snapshot to be resumed later). */
+int hopx_vm_start_paused(struct hopx_vm *vm);
 /* Block until the guest stops; fills EXIT. */
 int hopx_vm_wait(struct hopx_vm *vm, struct hopx_vm_exit *exit);
 /* Ask a running VM to stop (thread-safe, async-signal-unsafe). */
 void hopx_vm_stop(struct hopx_vm *vm);
 void hopx_vm_destroy(struct hopx_vm *vm);
+
+/* Stop every vCPU at a consistent point (thread-safe; returns once they are
+ * all parked). Devices keep completing I/O already in flight. -ESRCH if the
+ * VM is not running. Pausing a paused VM does nothing. */
+int hopx_vm_pause(struct hopx_vm *vm);
+/* Let the vCPUs run again. The guest's clock has advanced by the pause. */
+int hopx_vm_resume(struct hopx_vm *vm);
+bool hopx_vm_is_paused(struct hopx_vm *vm);
+
+/* Snapshots. The VM must be paused (-EBUSY otherwise). Writes the memory
+ * file (sparse; via a temporary name) and then the state file. */
+struct hopx_snapshot_info {
+	uint64_t mem_bytes;   /* guest RAM */
+	uint64_t mem_written; /* non-zero bytes written (the rest are holes) */
+	uint64_t duration_ns;
+};
+int hopx_vm_snapshot(struct hopx_vm *vm, const char *state_path, const char *mem_path,
+		     struct hopx_snapshot_info *info);
+
+/* Restoring a snapshot into a new VM (in this or another process, on the
+ * same host boot). Backends may be swapped; NULL keeps the snapshot's. */
+struct hopx_restore_config {
+	const char *state_path, *mem_path;
+	const char *drive_path[HOPX_MAX_DRIVES];
+	const char *tap[HOPX_MAX_NETS];
+	const char *vsock_uds_path;
+	enum hopx_console console;
+	const char *console_path;
+	uint64_t t0_ns;
+};
+void hopx_restore_config_init(struct hopx_restore_config *rc);
+/* Everything is checked before KVM is touched: a corrupt, truncated,
+ * foreign or wrong-version state file, or a memory file of the wrong size,
+ * fails with a logged reason. The VM is ready to hopx_vm_start(). */
+int hopx_vm_restore(const struct hopx_restore_config *rc, struct hopx_vm **out);
 
 void hopx_vm_boot_timings(struct hopx_vm *vm, struct hopx_boot_timings *t);
 /* Print the boot timings and fix-up counts, one item a line. */

@@ -16,5 +16,6 @@ void hostile_tests(struct gdev *d);
 void net_tests(struct gdev *d);
 void vsock_tests(struct gdev *d);
 void vsock_bench(struct gdev *d, uint32_t mib);
+void counter_run(struct gdev *blk, uint64_t n);
 
 #endif

@@ -22,7 +22,7 @@ LIB_SRCS := \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
 	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/fc_config.c vmm/api.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
-	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c \
+	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c devices/genid.c \
 	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \
 	devices/tap.c devices/virtio_net.c devices/vsock_conn.c devices/virtio_vsock.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -6,7 +6,8 @@
  *   0x00008ff0  initial stack pointer           0x00020000  kernel command line
  *   0x0009fc00  MP table (reserved in e820)     0x00100000  RAM continues (kernel at its paddr)
  *   initrd      page-aligned, as high as RAM and the kernel's initrd_addr_max allow
- *   0xd0000000  MMIO gap up to 4 GiB: boot timer, then one 4 KiB slot per virtio device
+ *   0xd0000000  MMIO gap up to 4 GiB: boot timer, VM generation ID (+0x100), then one 4 KiB
+ *               slot per virtio device from 0xd0001000
  *   RAM beyond the gap's start continues at 4 GiB.
  */
 #ifndef HOPX_BOOT_LAYOUT_H
@@ -31,7 +32,11 @@
 #define MMIO_GAP_END 0x100000000ULL
 /* Guest writes here mark "userspace ready" (see devices/boot_timer.c). */
 #define BOOT_TIMER_MMIO_ADDR MMIO_GAP_START
-#define BOOT_TIMER_MMIO_SIZE 0x1000ULL
+#define BOOT_TIMER_MMIO_SIZE 0x100ULL
+/* The VM generation device (devices/genid.h) and its ISA IRQ (COM2's, free). */
+#define GENID_MMIO_ADDR (MMIO_GAP_START + 0x100ULL)
+#define GENID_MMIO_SIZE 0x20ULL
+#define GENID_IRQ 3
 
 /* virtio-mmio slots: 4 KiB each after the boot timer, IRQs from this list
  * (IOAPIC pins; 8 stays free for an RTC, 4 is the UART). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -252,6 +253,26 @@ static int decode_machine(struct snapr *r, const struct hopx_restore_config *rc,
 	return 0;
 }
 
+/* Clones must not share what was random in the original: a new generation
+ * ID, and its interrupt pending before any vCPU runs, so the guest reseeds
+ * its RNG first thing (guest-kernel-config/patches/0002-...). */
+static int reseed_guest(struct hopx_vm *vm)
+{
+	struct kvm_irq_level l = { .irq = GENID_IRQ, .level = 1 };
+	int ret = genid_refresh(&vm->genid);
+
+	if (ret) {
+		pr_err("restore: fresh entropy for the guest: %s", strerror(-ret));
+		return ret;
+	}
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	l.level = 0;
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	return 0;
+}
+
 int vm_restore_state(struct hopx_vm *vm)
 {
 	struct vm_restore *rs = vm->restore;
@@ -297,6 +318,8 @@ int vm_restore_state(struct hopx_vm *vm)
 	if (vm->vsock)
 		virtio_vsock_restored(vm->vsock);
 	ret = vstate_apply(vm, &rs->vms, rs->vcs);
+	if (!ret)
+		ret = reseed_guest(vm);
 	vm->restored = true;
 	return ret;
 }

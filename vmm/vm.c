@@ -375,6 +375,10 @@ static int wire_devices(struct hopx_vm *vm)
 		ret = bus_add(&vm->mmio, BOOT_TIMER_MMIO_ADDR, BOOT_TIMER_MMIO_SIZE, &boot_timer_bus_ops,
 			      &vm->boot_timer);
 	if (!ret)
+		ret = genid_init(&vm->genid);
+	if (!ret)
+		ret = bus_add(&vm->mmio, GENID_MMIO_ADDR, GENID_MMIO_SIZE, &genid_bus_ops, &vm->genid);
+	if (!ret)
 		ret = wire_virtio(vm);
 	return ret;
 }
@@ -471,6 +475,12 @@ static int build_cmdline(struct hopx_vm *vm, const char *user)
 
 	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
 		pr_err("--cmdline is %zu bytes: at most %zu", strlen(base), sizeof(vm->cmdline) - 1);
+		return -E2BIG;
+	}
+	n = snprintf(vm->cmdline + n, sizeof(vm->cmdline) - (size_t)n, " hopx.genid=%llx:%d",
+		     (unsigned long long)GENID_MMIO_ADDR, GENID_IRQ) + n;
+	if ((size_t)n >= sizeof(vm->cmdline)) {
+		pr_err("--cmdline is too long: at most about %zu bytes", sizeof(vm->cmdline) - 256);
 		return -E2BIG;
 	}
 	if (vm->pvm)
@@ -708,6 +718,7 @@ void hopx_vm_destroy(struct hopx_vm *vm)
 	free(vm->vsock);
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
+	genid_destroy(&vm->genid);
 	guest_mem_free(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -13,6 +13,7 @@
 #include "../boot/layout.h"
 #include "../devices/boot_timer.h"
 #include "../devices/bus.h"
+#include "../devices/genid.h"
 #include "../devices/i8042.h"
 #include "../devices/serial.h"
 #include "../devices/virtio_blk.h"
@@ -63,6 +64,7 @@ struct hopx_vm {
 	struct serial serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	struct genid genid;
 	struct console console;
 	/* virtio devices, in slot order (drives, then NICs, then vsock). */
 	struct virtio_blk *blks[HOPX_MAX_DRIVES];

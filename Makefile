@@ -125,12 +125,13 @@ check-stock-kernel: all $(TEST_INITRD)
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu fuzz_virtqueue
+FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu fuzz_virtqueue fuzz_snapshot
 FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/kvm_stats.c \
-	vmm/vstate.c vmm/snapshot.c vmm/api.c,$(LIB_SRCS))
+	vmm/snapshot.c vmm/api.c vmm/fc_config.c,$(LIB_SRCS))
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+		-Wno-gnu-variable-sized-type-not-at-end \
 		$< $(FUZZ_SRCS) $(LIBS) -o $@
 
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)

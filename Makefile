@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io examples clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -90,6 +90,13 @@ $(TEST_INITRD): $(TEST_INIT) tests/init/mkinitrd.sh
 guest-kernel:
 	guest-kernel-config/build.sh $(GUEST_KERNEL)
 
+# Programs embedding libhopxvmm (the README's example).
+EXAMPLES := $(BUILD)/examples/clones
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libhopxvmm.a include/hopx/vmm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -o $@
+examples: $(EXAMPLES)
+
 # The freestanding test guest (tests/guest/): ring 0, no libc, no SSE (its
 # code runs in KVM's instruction emulator on software-KVM hosts), linked at
 # 1 MiB with a PVH note. Never sanitized: it is a guest, not host code.
@@ -113,7 +120,7 @@ demo: all guest-kernel $(DEMO_INITRD)
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) guest-kernel
+test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) guest-kernel
 	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
 
 asan:

@@ -62,6 +62,8 @@ const char *hopx_exit_reason_name(enum hopx_exit_reason r)
 void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const char *fmt, ...)
 {
 	va_list ap;
+	bool first = false;
+	struct hopx_vm_exit e;
 
 	pthread_mutex_lock(&vm->lock);
 	if (vm->exit.reason == HOPX_EXIT_NONE) {
@@ -69,6 +71,8 @@ void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const cha
 		va_start(ap, fmt);
 		vsnprintf(vm->exit.message, sizeof(vm->exit.message), fmt, ap);
 		va_end(ap);
+		first = true;
+		e = vm->exit;
 	}
 	atomic_store(&vm->stopping, true);
 	pthread_cond_broadcast(&vm->park_cond); /* parked vCPUs leave too */
@@ -78,6 +82,9 @@ void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const cha
 		vcpu_kick(&vm->vcpus[i]);
 	pthread_cond_broadcast(&vm->stopped_cond);
 	pthread_mutex_unlock(&vm->lock);
+	/* Outside the lock: the callback may call back into the API. */
+	if (first && vm->cfg.on_exit)
+		vm->cfg.on_exit(vm, &e, vm->cfg.on_exit_ctx);
 }
 
 int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id)
@@ -732,6 +739,15 @@ void hopx_vm_destroy(struct hopx_vm *vm)
 	pthread_cond_destroy(&vm->stopped_cond);
 	pthread_cond_destroy(&vm->park_cond);
 	free(vm);
+}
+
+void hopx_vm_set_exit_callback(struct hopx_vm *vm,
+			       void (*cb)(struct hopx_vm *vm, const struct hopx_vm_exit *exit, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->cfg.on_exit = cb;
+	vm->cfg.on_exit_ctx = ctx;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 bool hopx_vm_pvm(const struct hopx_vm *vm)

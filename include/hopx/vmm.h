@@ -62,6 +62,9 @@ struct hopx_vsock_config {
 	const char *uds_path;
 };
 
+struct hopx_vm;
+struct hopx_vm_exit;
+
 struct hopx_vm_config {
 	const char *kernel_path; /* ELF vmlinux or bzImage (required) */
 	const char *initrd_path; /* optional */
@@ -79,6 +82,11 @@ struct hopx_vm_config {
 	/* CLOCK_MONOTONIC ns of the embedding process's start, the zero of the
 	 * boot timings (0: the time of hopx_vm_create). */
 	uint64_t t0_ns;
+	/* Called once when the VM stops, with why, on the thread that saw it
+	 * (a vCPU or device thread, or the caller of hopx_vm_stop): keep it
+	 * short, e.g. wake the orchestrator's event loop. NULL: none. */
+	void (*on_exit)(struct hopx_vm *vm, const struct hopx_vm_exit *exit, void *ctx);
+	void *on_exit_ctx;
 };
 
 #define HOPX_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
@@ -125,6 +133,10 @@ struct hopx_vm;
 int hopx_vm_create(const struct hopx_vm_config *cfg, struct hopx_vm **out);
 /* Start the vCPUs. */
 int hopx_vm_start(struct hopx_vm *vm);
+/* Set (or clear, with NULL) the exit callback after creation, e.g. on a
+ * restored VM; before hopx_vm_start. */
+void hopx_vm_set_exit_callback(struct hopx_vm *vm,
+			       void (*cb)(struct hopx_vm *vm, const struct hopx_vm_exit *exit, void *ctx), void *ctx);
 /* Start with every vCPU parked, as if hopx_vm_pause() had run at once
  * (e.g. a restored snapshot to be resumed later). */
 int hopx_vm_start_paused(struct hopx_vm *vm);

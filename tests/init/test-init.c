@@ -6,7 +6,11 @@
  * and powers the VM off. With hopx_vsock=HOSTPORT:GUESTPORT on the kernel
  * command line it connects to the host over AF_VSOCK and then echoes what a
  * host-initiated connection sends; with hopx_write=TEXT it writes TEXT to
- * /hopx-written on its root filesystem (the host reads the image back). Exit paths all end in reboot(2): PID 1 must not exit. */
+ * /hopx-written on its root filesystem (the host reads the image back); with
+ * hopx_clone=1 it says "ready for clone", waits for a line on the console
+ * (the host snapshots it meanwhile and types the line into each clone), and
+ * prints 16 bytes from the kernel's crng (getrandom, as /dev/urandom), which
+ * must differ between clones. Exit paths all end in reboot(2): PID 1 must not exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -189,6 +193,21 @@ int main(int argc, char **argv)
 		check(fgets(line, sizeof(line), stdin) != NULL, "read a line from the console");
 		line[strcspn(line, "\r\n")] = '\0';
 		printf("hopx-test-init: echo: <%s>\n", line);
+	}
+	if (getenv("hopx_clone")) {
+		char line[64];
+		unsigned char r[16];
+
+		printf("hopx-test-init: ready for clone\n");
+		fflush(stdout);
+		check(fgets(line, sizeof(line), stdin) != NULL, "clone: read a line");
+		/* getrandom(): the crng behind /dev/urandom (the initramfs has no /dev). */
+		check(getrandom(r, sizeof(r), 0) == (ssize_t)sizeof(r), "clone: read urandom");
+		printf("hopx-test-init: urandom ");
+		for (size_t i = 0; i < sizeof(r); i++)
+			printf("%02x", r[i]);
+		printf("\n");
+		fflush(stdout);
 	}
 	if (getenv("hopx_write"))
 		write_test(getenv("hopx_write"));

@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io examples clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot examples clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -157,6 +157,10 @@ bench-boot: all $(TEST_INITRD) guest-kernel
 # virtio-blk and vsock throughput with the test guest, against QEMU's microvm.
 bench-io: all $(TEST_GUEST)
 	bench/io.py
+
+# Snapshot create/restore latency, VMM overhead and clone memory (Linux guest).
+bench-snapshot: all $(TEST_INITRD) guest-kernel
+	bench/snapshot.py
 
 clean:
 	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	cfg.cmdline = argv[2];
 	cfg.console = HOPX_CONSOLE_NONE;
 	if ((ret = hopx_vm_create(&cfg, &vm)) || (ret = hopx_vm_start(vm))) {
-		fprintf(stderr, "boot: %s\n", strerror(-ret));
+		fprintf(stderr, "boot: %s: %s\n", strerror(-ret), hopx_last_error());
 		return 1;
 	}
 	usleep(500 * 1000);
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		rc.console = HOPX_CONSOLE_NONE;
 		ret = hopx_vm_restore(&rc, &clones[i]);
 		if (ret) {
-			fprintf(stderr, "restore %d: %s\n", i, strerror(-ret));
+			fprintf(stderr, "restore %d: %s: %s\n", i, strerror(-ret), hopx_last_error());
 			return 1;
 		}
 		/* Not in hopx_restore_config: set on the restored VM's config. */

@@ -185,7 +185,7 @@ static struct reply snapshot_create(struct api *a, json_t *b)
 		return fault(400, "the microVM must be paused first: PATCH /vm {\"state\": \"Paused\"}");
 	ret = hopx_vm_snapshot(a->vm, sp, mp, NULL);
 	if (ret)
-		return fault(400, "snapshot failed: %s (see the VMM log)", strerror(-ret));
+		return fault(400, "snapshot failed: %s", hopx_last_error()[0] ? hopx_last_error() : strerror(-ret));
 	return ok_empty();
 }
 
@@ -273,7 +273,7 @@ static struct reply snapshot_load(struct api *a, json_t *b)
 		return r;
 	ret = hopx_vm_restore(&rc, &vm);
 	if (ret)
-		return fault(400, "cannot load the snapshot: %s (the VMM log says why)", strerror(-ret));
+		return fault(400, "cannot load the snapshot: %s", hopx_last_error()[0] ? hopx_last_error() : strerror(-ret));
 	ret = json_is_true(json_object_get(b, "resume_vm")) ? hopx_vm_start(vm) : hopx_vm_start_paused(vm);
 	if (ret) {
 		hopx_vm_destroy(vm);
@@ -318,7 +318,7 @@ static struct reply action(struct api *a, json_t *b)
 			hopx_vm_destroy(vm);
 	}
 	if (ret)
-		return fault(400, "cannot start the microVM: %s (the VMM log says why)", strerror(-ret));
+		return fault(400, "cannot start the microVM: %s", hopx_last_error()[0] ? hopx_last_error() : strerror(-ret));
 	a->vm = vm;
 	pthread_cond_broadcast(&a->cond);
 	return ok_empty();

@@ -1,10 +1,19 @@
 /* Logging for hopx-vmm (see log.h). Thread-safe: each message is one write(2). */
 #include "log.h"
 
+#include "../include/hopx/vmm.h"
+
 #include <stdio.h>
 #include <unistd.h>
 
 static enum log_level current_level = LOG_WARN;
+/* The last error logged on each thread, for hopx_last_error(). */
+static __thread char last_error[512];
+
+const char *hopx_last_error(void)
+{
+	return last_error;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -28,6 +37,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (level == LOG_ERROR) {
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if (level > current_level || level < LOG_ERROR)
 		return;
 	n = snprintf(line, sizeof(line), "hopx-vmm: %s", prefix[level]);

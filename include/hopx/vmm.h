@@ -1,8 +1,9 @@
 /* libhopxvmm: the hopx microVM monitor as a library.
  *
  * One VM per `struct hopx_vm`; no global state. Every call returns 0 or a
- * negative errno-style code, and logs what failed on stderr. The `hopx-vmm`
- * command is a thin CLI over this header.
+ * negative errno-style code, logs what failed on stderr and keeps that
+ * message for hopx_last_error(). The `hopx-vmm` command is a thin CLI over
+ * this header.
  *
  *     struct hopx_vm_config cfg;
  *     hopx_vm_config_init(&cfg);
@@ -190,6 +191,12 @@ bool hopx_vm_pvm(const struct hopx_vm *vm);
 const char *hopx_vm_cmdline(const struct hopx_vm *vm);
 
 const char *hopx_exit_reason_name(enum hopx_exit_reason r);
+
+/* The message of the last error libhopxvmm reported on the calling thread
+ * (what it also logged), e.g. after a call returned a negative code: "open
+ * drive /x: No such file or directory: pass --drive path=IMAGE ...". "" if
+ * none. Valid until this thread's next libhopxvmm call. */
+const char *hopx_last_error(void);
 
 #ifdef __cplusplus
 }

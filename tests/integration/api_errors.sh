@@ -74,7 +74,7 @@ rm -f "$TMP/api.sock"
 vmm=$!
 $API "$TMP/api.sock" wait || fail "API socket never answered"
 expect "400 backend_type" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/state\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"/x\"}}"
-expect "400 cannot load the snapshot" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/nonexistent\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}}"
+expect "400 cannot load the snapshot: open snapshot state .*nonexistent: No such file" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/nonexistent\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}}"
 expect "204" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}, \"resume_vm\": false}"
 expect '200 "state":"Paused"' GET /
 expect "204" PATCH /vm '{"state": "Resumed"}'

@@ -20,7 +20,7 @@ endif
 LIB_SRCS := \
 	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
-	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/fc_config.c vmm/api.c \
+	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c vmm/fc_config.c vmm/api.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c devices/genid.c \
 	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \

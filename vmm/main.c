@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"       hopx-vmm run --config-file FILE.json [--api-sock PATH] [options]\n"
 		"       hopx-vmm run --api-sock PATH      (configure or load a snapshot over the API)\n"
 		"       hopx-vmm restore --state FILE --mem FILE [restore options]\n"
+		"       hopx-vmm export --state FILE --mem FILE --out FILE.gz\n"
+		"       hopx-vmm import --in FILE.gz --state FILE --mem FILE\n"
 		"\n"
 		"Boots a Linux guest (ELF vmlinux or bzImage) in a KVM microVM, or restores one\n"
 		"from a snapshot.\n"
@@ -70,6 +72,9 @@ static void usage(FILE *f)
 		"  --vsock-uds PATH          the vsock device's host socket moves to PATH\n"
 		"  --paused                  stay paused (resume with PATCH /vm over --api-sock)\n"
 		"  --console, --api-sock, -v as for run\n"
+		"\n"
+		"export packs a snapshot's two files into one gzip file for another host; import\n"
+		"unpacks it (memory file sparse again) after checking it.\n"
 		"\n"
 		"exit status: 0 when the guest powers off or reboots; 1 on any failure (bad kernel,\n"
 		"KVM unavailable, guest panic or triple fault, unhandled exit), with a one-line reason;\n"
@@ -273,6 +278,37 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
+/* hopx-vmm export|import: snapshots as one portable gzip file. */
+static int export_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' }, { "mem", required_argument, NULL, 'm' },
+		{ "out", required_argument, NULL, 'o' },   { "in", required_argument, NULL, 'i' },
+		{ 0 },
+	};
+	const char *state = NULL, *mem = NULL, *out = NULL, *in = NULL;
+	bool exporting = strcmp(argv[0], "export") == 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': state = optarg; break;
+		case 'm': mem = optarg; break;
+		case 'o': out = optarg; break;
+		case 'i': in = optarg; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !state || !mem || (exporting ? !out || in : !in || out)) {
+		pr_err(exporting ? "usage: hopx-vmm export --state FILE --mem FILE --out FILE.gz"
+				 : "usage: hopx-vmm import --in FILE.gz --state FILE --mem FILE");
+		return EXIT_USAGE;
+	}
+	if (exporting ? hopx_snapshot_export(state, mem, out) : hopx_snapshot_import(in, state, mem))
+		return 1;
+	return 0;
+}
+
 /* The VM to run: from the command line, the config file, a snapshot, or
  * (with only --api-sock) whatever the API is told to create. NULL + 0: the
  * API was stopped before any VM existed. */
@@ -336,6 +372,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc >= 2 && (strcmp(argv[1], "export") == 0 || strcmp(argv[1], "import") == 0))
+		return export_import(argc - 1, argv + 1);
 	if (argc < 2 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "restore") != 0)) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -182,6 +182,12 @@ void hopx_restore_config_init(struct hopx_restore_config *rc);
  * fails with a logged reason. The VM is ready to hopx_vm_start(). */
 int hopx_vm_restore(const struct hopx_restore_config *rc, struct hopx_vm **out);
 
+/* Pack a snapshot's two files into one gzip file for another host, and
+ * unpack it (the memory file comes back sparse). Import checks the state
+ * file and the memory size before writing under the final names. */
+int hopx_snapshot_export(const char *state_path, const char *mem_path, const char *out_path);
+int hopx_snapshot_import(const char *in_path, const char *state_path, const char *mem_path);
+
 void hopx_vm_boot_timings(struct hopx_vm *vm, struct hopx_boot_timings *t);
 /* Print the boot timings and fix-up counts, one item a line. */
 void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd);

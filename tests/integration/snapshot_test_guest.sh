@@ -72,6 +72,20 @@ assert_grep "hopx-test-guest: done, 0 failure" "$TMP/after" "restored guest fini
 counts_ok "$TMP/after" $((last + 1)) 40 || fail "restored count does not go on from $last"
 echo "ok: restored in a new process, counted on from $((last + 1)) to 40"
 
+# Moved to "another host": export to one gzip file, import, restore.
+"$VMM" export --state "$TMP/state" --mem "$TMP/mem" --out "$TMP/snap.gz" || fail "export"
+"$VMM" import --in "$TMP/snap.gz" --state "$TMP/state2" --mem "$TMP/mem2" || fail "import"
+cmp "$TMP/state" "$TMP/state2" && cmp "$TMP/mem" "$TMP/mem2" || fail "import does not give back the same files"
+cp "$TMP/disk-at-snapshot.img" "$TMP/disk-import.img"
+timeout 60 "$VMM" restore --state "$TMP/state2" --mem "$TMP/mem2" --drive-path 0="$TMP/disk-import.img" \
+	</dev/null >"$TMP/imported" 2>&1 || { cat "$TMP/imported"; fail "restore of the imported snapshot"; }
+counts_ok "$TMP/imported" $((last + 1)) 40 || fail "imported snapshot count"
+head -c $(($(stat -c %s "$TMP/snap.gz") / 2)) "$TMP/snap.gz" >"$TMP/snap-cut.gz"
+"$VMM" import --in "$TMP/snap-cut.gz" --state "$TMP/s3" --mem "$TMP/m3" 2>"$TMP/cut" && fail "a truncated export was imported"
+grep -q "truncated" "$TMP/cut" || { cat "$TMP/cut"; fail "truncated export message"; }
+[ ! -e "$TMP/s3" ] && [ ! -e "$TMP/m3" ] || fail "a failed import left files behind"
+echo "ok: export ($(stat -c %s "$TMP/snap.gz") bytes gzip) and import give back the same snapshot; a truncated export is refused"
+
 # 3. Ten clones of the snapshot at once, each on its own disk copy.
 pids=()
 for i in $(seq 1 10); do

@@ -40,7 +40,7 @@ static void boot_id(char *buf, size_t size)
 
 static void save_machine(struct hopx_vm *vm, struct snapw *w)
 {
-	char id[64], node[16];
+	char id[64], node[32];
 
 	boot_id(id, sizeof(id));
 	snapw_begin(w, "machine");
@@ -82,7 +82,7 @@ static void save_devices(struct hopx_vm *vm, struct snapw *w)
 {
 	struct serial_state ss;
 	struct i8042_state ks;
-	char node[16];
+	char node[32];
 
 	serial_save(&vm->serial, &ss);
 	i8042_save(&vm->i8042, &ks);
@@ -173,7 +173,7 @@ static int decode_machine(struct snapr *r, const struct hopx_restore_config *rc,
 	int m = snapr_node(r, 0, "machine"), ret;
 	uint64_t mem;
 	uint32_t vcpus, pvm, v;
-	char id[64], node[16];
+	char id[64], node[32];
 	const char *saved_id;
 
 	if (m < 0)
@@ -295,7 +295,7 @@ int vm_restore_state(struct hopx_vm *vm)
 	i8042_load(&vm->i8042, &ks);
 	for (unsigned int i = 0; i < vm->nvirtio; i++) {
 		struct virtio_mmio_state vs;
-		char node[16];
+		char node[32];
 		const char *type;
 		int n;
 

@@ -76,7 +76,7 @@ static int save_vcpu(struct vcpu *v, struct snapw *w)
 		struct kvm_cpuid2 h;
 		struct kvm_cpuid_entry2 e[VSTATE_MAX_CPUID];
 	} *cpuid = calloc(1, sizeof(*cpuid));
-	char node[16];
+	char node[32];
 	int ret;
 
 	if (!s || !cpuid) {
@@ -189,7 +189,7 @@ int vstate_decode(struct snapr *r, unsigned int nvcpus, struct vm_kvm_state *vms
 		struct vcpu_kvm_state *s = &vcs[i];
 		const void *p;
 		size_t len;
-		char name[16];
+		char name[32];
 		int n;
 
 		snprintf(name, sizeof(name), "vcpu@%u", i);

@@ -25,6 +25,7 @@
 #include <sys/utsname.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -198,9 +199,17 @@ int main(int argc, char **argv)
 		char line[64];
 		unsigned char r[16];
 
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		printf("hopx-test-init: ready for clone\n");
 		fflush(stdout);
 		check(fgets(line, sizeof(line), stdin) != NULL, "clone: read a line");
+		/* Across a snapshot and restore the clock may step by the downtime,
+		 * never backwards. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("hopx-test-init: monotonic clock moved %lld ms while waiting\n",
+		       (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		/* getrandom(): the crng behind /dev/urandom (the initramfs has no /dev). */
 		check(getrandom(r, sizeof(r), 0) == (ssize_t)sizeof(r), "clone: read urandom");
 		printf("hopx-test-init: urandom ");

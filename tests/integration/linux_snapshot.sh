@@ -61,4 +61,10 @@ echo "clone 1: $a; clone 2: $b; original: $o"
 [ -n "$a" ] && [ -n "$b" ] || fail "a clone did not print its urandom bytes"
 [ "$a" != "$b" ] && [ "$a" != "$o" ] && [ "$b" != "$o" ] || fail "clones read the same /dev/urandom bytes"
 echo "ok: two clones of one snapshot read different /dev/urandom bytes right after restore"
+for f in restored clone1 clone2; do
+	ms=$(grep -ao "monotonic clock moved -\?[0-9]* ms" "$TMP/$f" | grep -o -- "-\?[0-9]*" | head -1)
+	[ -n "$ms" ] || fail "$f: no clock line"
+	[ "$ms" -ge 0 ] && [ "$ms" -lt 600000 ] || fail "$f: the guest's monotonic clock moved $ms ms across the restore"
+	echo "ok: $f: guest monotonic clock moved $ms ms across snapshot/restore (never backwards)"
+done
 echo "PASS"

@@ -530,8 +530,10 @@ void api_stop_waiting(struct api *a)
 
 void api_stop(struct api *a)
 {
-	if (!a->path && !a->daemon && a->listen_fd < 0)
+	if (!a->path && !a->daemon && a->listen_fd < 0) {
+		fc_config_free(&a->fc); /* api_start failed early, or never ran */
 		return;
+	}
 	pthread_mutex_lock(&a->lock);
 	a->closing = true;
 	pthread_cond_broadcast(&a->cond);

@@ -365,7 +365,6 @@ int main(int argc, char **argv)
 
 	hopx_vm_config_init(&cli.cfg);
 	hopx_restore_config_init(&cli.rc);
-	fc_config_init(&fc);
 	cli.cfg.t0_ns = cli.rc.t0_ns = now_ns();
 
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -395,10 +394,12 @@ int main(int argc, char **argv)
 	if (api_only) {
 		ret = api_start(&api, cli.api_sock, NULL, cli.cfg.console, cli.cfg.console_path, cli.cfg.t0_ns);
 		if (ret) {
+			api_stop(&api);
 			fprintf(stderr, "hopx-vmm: failed: %s\n", strerror(-ret));
 			return 1;
 		}
 	}
+	fc_config_init(&fc);
 	ret = make_vm(&cli, &fc, &api, &sc, &vm);
 	atomic_store(&sc.vm, vm);
 	if (ret || !vm) {

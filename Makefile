@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot examples clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot examples agent deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -59,6 +59,10 @@ deps:
 
 deps-test: deps
 	$(call probe_header,cmocka.h,libcmocka-dev)
+
+deps-agent:
+	$(if $(shell pkg-config --exists libsoup-3.0 && echo ok),,\
+	  $(error libsoup-3.0 not found: apt-get install libsoup-3.0-dev (or run scripts/install-deps.sh)))
 
 # --- library and CLI ---------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -90,6 +94,15 @@ $(TEST_INITRD): $(TEST_INIT) tests/init/mkinitrd.sh
 guest-kernel:
 	guest-kernel-config/build.sh $(GUEST_KERNEL)
 
+# hopx-agent (guest/agent/): the HopX Agent API, libsoup 3 + jansson.
+AGENT_PKGS := libsoup-3.0 gio-unix-2.0 jansson
+AGENT_SRCS := $(wildcard guest/agent/*.c)
+$(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(AGENT_PKGS)) $(AGENT_SRCS) $(LDFLAGS) \
+		$(shell pkg-config --libs $(AGENT_PKGS)) -o $@
+agent: $(BUILD)/hopx-agent
+
 # Programs embedding libhopxvmm (the README's example).
 EXAMPLES := $(BUILD)/examples/clones
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libhopxvmm.a include/hopx/vmm.h
@@ -120,7 +133,7 @@ demo: all guest-kernel $(DEMO_INITRD)
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) guest-kernel
+test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent guest-kernel
 	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
 
 asan:
@@ -163,4 +176,4 @@ bench-snapshot: all $(TEST_INITRD) guest-kernel
 	bench/snapshot.py
 
 clean:
-	rm -rf build/obj build/tests build/hopx-vmm build/libhopxvmm.a build/guest/test-* build-asan build-fuzz
+	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

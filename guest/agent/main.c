@@ -1,0 +1,166 @@
+/* hopx-agent: the HopX Agent API inside a sandbox.
+ *
+ *   hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]
+ *              [--token-file FILE] [--root DIR]
+ *
+ * As PID 1 (the /init of a sandbox VM) it first does an init's job: mounts
+ * /proc, /sys, /dev, /tmp and /workspace, sets the hostname, then forks:
+ * the child serves the API, the parent stays PID 1, reaps orphans and
+ * powers the VM off when the agent exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+struct agent agent;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]\n"
+		   "                  [--token-file FILE] [--root DIR]\n"
+		   "Serves the HopX Agent API. Requests need 'Authorization: Bearer TOKEN' with one of the\n"
+		   "given tokens (GET /health excepted). --root DIR: chroot into DIR first (a template's\n"
+		   "root filesystem), after opening the listening socket.\n");
+}
+
+static void init_mounts(void)
+{
+	static const struct {
+		const char *src, *dst, *type;
+		unsigned long flags;
+	} m[] = {
+		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID },
+		{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
+		mkdir(m[i].dst, 0755);
+		if (mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL) < 0 && errno != EBUSY)
+			fprintf(stderr, "hopx-agent: mount %s: %s\n", m[i].dst, strerror(errno));
+	}
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666");
+	mkdir("/workspace", 0755);
+	sethostname("sandbox", 7);
+}
+
+/* PID 1: reap everything; when the agent (CHILD) exits, power off. */
+static void init_loop(pid_t child)
+{
+	for (;;) {
+		int status;
+		pid_t p = wait(&status);
+
+		if (p == child || (p < 0 && errno == ECHILD)) {
+			fprintf(stderr, "hopx-agent: exited (status %d): powering off\n", status);
+			sync();
+			reboot(RB_POWER_OFF);
+			for (;;)
+				pause();
+		}
+	}
+}
+
+static int add_token_file(const char *path)
+{
+	gchar *text = NULL;
+	gchar **lines;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL)) {
+		fprintf(stderr, "hopx-agent: --token-file %s: cannot read it\n", path);
+		return -1;
+	}
+	lines = g_strsplit(text, "\n", -1);
+	for (gchar **l = lines; *l; l++) {
+		g_strstrip(*l);
+		if (**l)
+			g_ptr_array_add(agent.tokens, g_strdup(*l));
+	}
+	g_strfreev(lines);
+	g_free(text);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "token", required_argument, NULL, 't' },
+		{ "token-file", required_argument, NULL, 'f' }, { "root", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	const char *listen_spec = NULL, *root = "/";
+	GMainLoop *loop;
+	char *real_root;
+
+	int c, fd;
+
+	agent.tokens = g_ptr_array_new_with_free_func(g_free);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_spec = optarg; break;
+		case 't':
+			if (strlen(optarg) < 8) {
+				fprintf(stderr, "hopx-agent: --token: at least 8 characters\n");
+				return 2;
+			}
+			g_ptr_array_add(agent.tokens, g_strdup(optarg));
+			break;
+		case 'f':
+			if (add_token_file(optarg))
+				return 2;
+			break;
+		case 'r': root = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!listen_spec || agent.tokens->len == 0 || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (getpid() == 1) {
+		pid_t child;
+
+		init_mounts();
+		child = fork();
+		if (child > 0)
+			init_loop(child);
+		if (child < 0)
+			fprintf(stderr, "hopx-agent: fork: %s: serving as PID 1 without a reaper\n", strerror(errno));
+	}
+	real_root = realpath(root, NULL);
+	if (!real_root) {
+		fprintf(stderr, "hopx-agent: --root %s: %s\n", root, strerror(errno));
+		return 2;
+	}
+	agent.started_us = (uint64_t)g_get_monotonic_time();
+	signal(SIGPIPE, SIG_IGN);
+	env_init();
+	fd = agent_listen(listen_spec); /* a unix: path is outside the new root */
+	if (fd < 0)
+		return 1;
+	if (strcmp(real_root, "/") != 0 && (chroot(real_root) < 0 || chdir("/") < 0)) {
+		fprintf(stderr, "hopx-agent: --root %s: chroot: %s (needs root or CAP_SYS_CHROOT)\n", root,
+			strerror(errno));
+		return 1;
+	}
+	free(real_root);
+	agent.root = "/";
+	if (http_start(fd))
+		return 1;
+	fprintf(stderr, "hopx-agent %s: listening on %s\n", AGENT_VERSION, listen_spec);
+	loop = g_main_loop_new(NULL, FALSE);
+	g_main_loop_run(loop);
+	return 0;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs hopx-agent for the host test suite in a private mount namespace whose
+# root is a scratch directory: the host's /usr, /bin, /lib*, /sbin and /etc
+# bound read-only (its bash, python3, node), a fresh /workspace and /tmp.
+# (When template images exist, their root filesystem replaces the binds.)
+#
+# usage: agent_ns.sh AGENT SOCKET TOKEN ROOTDIR   (runs until killed)
+set -euo pipefail
+agent=$1 sock=$2 token=$3 root=$4
+exec unshare -m --propagation private bash -c '
+set -e
+agent=$1 sock=$2 token=$3 root=$4
+mkdir -p "$root/workspace" "$root/tmp" "$root/dev" "$root/proc"
+for d in usr bin lib lib32 lib64 libx32 sbin etc; do
+	[ -e "/$d" ] || continue
+	if [ -L "/$d" ]; then
+		ln -sfn "$(readlink "/$d")" "$root/$d"
+	else
+		mkdir -p "$root/$d"
+		mount --bind "/$d" "$root/$d"
+		mount -o remount,bind,ro "$root/$d"
+	fi
+done
+mount -t tmpfs tmpfs "$root/tmp"
+mount --bind /dev "$root/dev"
+mount -t proc proc "$root/proc"
+exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/workspace LANG=C.UTF-8 \
+	"$agent" --listen "unix:$sock" --token "$token" --root "$root"
+' agent_ns "$agent" "$sock" "$token" "$root"

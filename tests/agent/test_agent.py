@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""hopx-agent's HTTP API on the host (tests/agent/agent_ns.sh runs it in a
+mount namespace over a scratch root): every endpoint implemented so far and
+its error paths, against the wire contract in ../shared/reference/hopx-api.md.
+
+usage: test_agent.py AGENT_BINARY   (needs root: mount namespaces, chroot)
+"""
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from client import Agent  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKEN = "test-token-%d" % os.getpid()
+
+
+class AgentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hopx-agent-test-")
+        cls.root = os.path.join(cls.tmp, "root")
+        os.mkdir(cls.root)
+        cls.sock = os.path.join(cls.tmp, "agent.sock")
+        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w+")
+        cls.proc = subprocess.Popen([os.path.join(HERE, "agent_ns.sh"), AGENT, cls.sock, TOKEN, cls.root],
+                                    stdout=cls.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if os.path.exists(cls.sock):
+                break
+            time.sleep(0.05)
+        cls.a = Agent(cls.sock, TOKEN)
+        cls.agent_pid = int(subprocess.check_output(["pgrep", "-f", "hopx-agent --listen unix:" + cls.sock]).split()[0])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        subprocess.run(["pkill", "-f", "hopx-agent --listen unix:" + cls.sock])
+        cls.proc.wait()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def call(self, *a, **kw):
+        return self.a.call(*a, **kw)
+
+    def ok(self, method, path, obj=None, status=200, **kw):
+        st, body = self.call(method, path, obj, **kw)
+        self.assertEqual(st, status, body)
+        return body
+
+    def error(self, method, path, obj, status, code, **kw):
+        st, body = self.call(method, path, obj, **kw)
+        self.assertEqual(st, status, body)
+        self.assertEqual(body["code"], code, body)
+        self.assertIsInstance(body["message"], str)  # the SDK reads "message", not "error"
+        return body
+
+    # --- auth, ids, routing -------------------------------------------------
+    def test_auth(self):
+        self.assertEqual(self.ok("GET", "/health", token=False)["status"], "ok")
+        self.error("GET", "/info", None, 401, "UNAUTHORIZED", token=False)
+        self.error("GET", "/info", None, 401, "UNAUTHORIZED", token="wrong-" + TOKEN)
+        self.error("GET", "/info", None, 401, "UNAUTHORIZED", token=TOKEN[:-1])
+        self.assertIn("version", self.ok("GET", "/info"))
+        st, headers, _ = self.a.raw("GET", "/info")
+        self.assertTrue(any(k.lower() == "x-request-id" and v for k, v in headers))
+
+    def test_routing_and_bad_bodies(self):
+        self.error("GET", "/nowhere", None, 404, "NOT_FOUND")
+        st, _, body = self.a.raw("POST", "/execute", body="{not json")
+        self.assertEqual(st, 400)
+        st, _, body = self.a.raw("POST", "/execute", body="[1,2]")
+        self.assertEqual(st, 400)
+        self.error("POST", "/execute", {"language": "python"}, 400, "INVALID_REQUEST")
+        self.error("POST", "/execute", {"code": "1", "language": "cobol"}, 400, "UNSUPPORTED_LANGUAGE")
+        self.error("POST", "/execute", {"code": "1", "timeout": -5}, 400, "INVALID_REQUEST")
+        self.error("POST", "/execute", {"code": "1", "env": ["A=1"]}, 400, "INVALID_REQUEST")
+        self.error("GET", "/desktop/vnc/start", None, 501, "DESKTOP_NOT_AVAILABLE")
+
+    def test_huge_body_refused(self):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        # With Expect: 100-continue the refusal comes before any of the body.
+        s.sendall(b"POST /files/write HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                  b"\r\nContent-Type: application/json\r\nContent-Length: 200000000\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        s.settimeout(10)
+        reply = s.recv(4096)
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:100])
+
+    # --- /execute -------------------------------------------------------------
+    def test_execute_languages(self):
+        r = self.ok("POST", "/execute", {"code": "print(1+1)", "language": "python"})
+        self.assertEqual((r["success"], r["stdout"], r["exit_code"]), (True, "2\n", 0))
+        self.assertIsInstance(r["execution_time"], float)
+        r = self.ok("POST", "/execute", {"code": "console.log(6*7)", "language": "javascript"})
+        self.assertEqual(r["stdout"], "42\n")
+        r = self.ok("POST", "/execute", {"code": "echo $((6*7)); echo oops >&2; exit 3", "language": "bash"})
+        self.assertEqual((r["success"], r["stdout"], r["stderr"], r["exit_code"]), (False, "42\n", "oops\n", 3))
+
+    def test_execute_rich_result(self):
+        r = self.ok("POST", "/execute", {"code": "x = 20\n{'a': x + 1, 'b': [1, 2]}", "language": "python"})
+        self.assertEqual(r["json"], {"a": 21, "b": [1, 2]})
+        self.assertEqual(r["result"], "{'a': 21, 'b': [1, 2]}")
+
+    def test_execute_failure_is_200(self):
+        r = self.ok("POST", "/execute", {"code": "raise ValueError('boom')", "language": "python"})
+        self.assertFalse(r["success"])
+        self.assertEqual(r["exit_code"], 1)
+        self.assertIn("ValueError: boom", r["stderr"])
+
+    def test_timeout_kills_the_process_group(self):
+        marker = "sleep 4242%d" % os.getpid()
+        t0 = time.monotonic()
+        r = self.ok("POST", "/execute", {"code": "bash -c '%s' & %s; echo never" % (marker, marker),
+                                         "language": "bash", "timeout": 1})
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertFalse(r["success"])
+        self.assertEqual(r["exit_code"], 124)
+        self.assertIn("timed out", r["stderr"])
+        time.sleep(0.3)
+        left = subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout
+        self.assertEqual(left, b"", "children of a timed-out run survived")
+
+    def test_env_precedence(self):
+        self.ok("PUT", "/env", {"env_vars": {"G": "global", "BOTH": "global"}})
+        r = self.ok("POST", "/execute", {"code": "echo $G $BOTH $REQ", "language": "bash",
+                                         "env": {"BOTH": "request", "REQ": "r"}})
+        self.assertEqual(r["stdout"], "global request r\n")
+        self.assertEqual(self.ok("PATCH", "/env", {"env_vars": {"X": "1"}, "merge": True})["env_vars"],
+                         {"G": "global", "BOTH": "global", "X": "1"})
+        self.assertEqual(self.ok("PUT", "/env", {"env_vars": {"Y": "2"}})["env_vars"], {"Y": "2"})
+        self.assertEqual(self.ok("GET", "/env")["env_vars"], {"Y": "2"})
+        self.error("PUT", "/env", {"env_vars": {"A=B": "1"}}, 400, "INVALID_REQUEST")
+        self.error("PUT", "/env", {"env_vars": {"A": 1}}, 400, "INVALID_REQUEST")
+        self.ok("PUT", "/env", {"env_vars": {}})
+
+    # --- commands and processes ----------------------------------------------
+    def test_commands(self):
+        self.ok("POST", "/files/write", {"path": "/workspace/c.txt", "content": "a\nb\n"})
+        r = self.ok("POST", "/commands/run", {"command": "bash", "args": ["-c", "wc -l < c.txt; pwd"],
+                                              "timeout": 30, "workdir": "/workspace"})
+        self.assertEqual((r["stdout"], r["exit_code"], r["success"]), ("2\n/workspace\n", 0, True))
+        r = self.ok("POST", "/commands/run", {"command": "bash", "args": ["-c", "sleep 5"], "timeout": 1})
+        self.assertEqual(r["exit_code"], 124)
+        r = self.ok("POST", "/commands/run", {"command": "/nonexistent/binary"})
+        self.assertEqual(r["exit_code"], 127)
+        self.error("POST", "/commands/run", {"args": ["x"]}, 400, "INVALID_REQUEST")
+
+    def test_background_processes(self):
+        r = self.ok("POST", "/execute/background", {"code": "import time; time.sleep(30)", "language": "python",
+                                                    "name": "sleeper"})
+        pid = r["process_id"]
+        procs = self.ok("GET", "/execute/processes")["processes"]
+        mine = [p for p in procs if p["process_id"] == pid]
+        self.assertEqual((mine[0]["status"], mine[0]["name"]), ("running", "sleeper"))
+        self.assertEqual(self.ok("POST", "/execute/kill/" + pid)["status"], "killed")
+        time.sleep(0.3)
+        mine = [p for p in self.ok("GET", "/execute/processes")["processes"] if p["process_id"] == pid]
+        self.assertNotEqual(mine[0]["status"], "running")
+        self.error("POST", "/execute/kill/nope", None, 404, "PROCESS_NOT_FOUND")
+        r = self.ok("POST", "/commands/background", {"command": "bash", "args": ["-c", "echo bg"]})
+        time.sleep(0.3)
+        done = [p for p in self.ok("GET", "/execute/processes")["processes"] if p["process_id"] == r["process_id"]]
+        self.assertEqual((done[0]["status"], done[0]["stdout"]), ("completed", "bg\n"))
+        self.assertTrue(any(p["pid"] == self.agent_pid for p in self.ok("GET", "/processes")["processes"]))
+
+    # --- files ------------------------------------------------------------------
+    def test_files_round_trip(self):
+        name = "/workspace/my file+x&y.txt"
+        self.ok("POST", "/files/write", {"path": name, "content": "héllo\n", "mode": "0600"})
+        self.assertEqual(self.ok("GET", "/files/read", query={"path": name})["content"], "héllo\n")
+        self.assertTrue(self.ok("GET", "/files/exists", query={"path": name})["exists"])
+        listing = self.ok("GET", "/files/list", query={"path": "/workspace"})["files"]
+        entry = [f for f in listing if f["name"] == "my file+x&y.txt"][0]
+        self.assertEqual((entry["size"], entry["is_dir"], entry["permissions"]), (7, False, "0600"))
+        self.error("POST", "/files/write", {"path": name, "content": "x", "overwrite": False}, 409,
+                   "FILE_OPERATION_FAILED")
+        self.ok("DELETE", "/files/remove", query={"path": name})
+        self.assertFalse(self.ok("GET", "/files/exists", query={"path": name})["exists"])
+
+    def test_files_binary(self):
+        data = bytes(range(256)) * 100
+        self.ok("POST", "/files/write", {"path": "/workspace/b.bin", "content": base64.b64encode(data).decode(),
+                                         "encoding": "base64"})
+        st, _, got = self.a.raw("GET", "/files/download?path=%2Fworkspace%2Fb.bin")
+        self.assertEqual((st, got), (200, data))
+        r = self.ok("GET", "/files/read", query={"path": "/workspace/b.bin"})
+        self.assertEqual(base64.b64decode(r["content"]), data)
+
+    def test_files_upload(self):
+        boundary = "hopxboundary"
+        payload = os.urandom(100000)
+        body = (b"--" + boundary.encode() + b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"u.bin\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" + payload +
+                b"\r\n--" + boundary.encode() + b"\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n"
+                b"/workspace/up/u.bin\r\n--" + boundary.encode() + b"--\r\n")
+        self.ok("POST", "/files/mkdir", {"path": "/workspace/up/deeper"})
+        st, _, _ = self.a.raw("POST", "/files/upload", body=body,
+                              headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+        self.assertEqual(st, 200)
+        st, _, got = self.a.raw("GET", "/files/download?path=/workspace/up/u.bin")
+        self.assertEqual(got, payload)
+        st, _, _ = self.a.raw("POST", "/files/upload", body=b"junk",
+                              headers={"Content-Type": "multipart/form-data; boundary=x"})
+        self.assertEqual(st, 400)
+        self.ok("DELETE", "/files/remove", query={"path": "/workspace/up"})  # recursive
+        self.assertFalse(self.ok("GET", "/files/exists", query={"path": "/workspace/up"})["exists"])
+
+    def test_files_errors(self):
+        b = self.error("GET", "/files/read", None, 404, "FILE_NOT_FOUND", query={"path": "/workspace/sandbox.csv"})
+        self.assertEqual(b["path"], "/workspace/sandbox.csv")
+        self.assertNotIn("sandbox", b["message"])  # the SDK would call it SandboxExpiredError
+        self.error("GET", "/files/read", None, 400, "INVALID_PATH", query={"path": "/../../etc/shadow"})
+        self.error("GET", "/files/read", None, 400, "INVALID_PATH", query={"path": "relative.txt"})
+        self.error("GET", "/files/read", None, 400, "FILE_OPERATION_FAILED", query={"path": "/dev/zero"})
+        self.error("GET", "/files/read", None, 400, "FILE_OPERATION_FAILED", query={"path": "/workspace"})
+        self.error("DELETE", "/files/remove", None, 400, "FILE_OPERATION_FAILED", query={"path": "/"})
+        self.error("POST", "/files/write", {"path": "/workspace/x", "content": "x", "mode": "rwx"}, 400,
+                   "INVALID_REQUEST")
+        self.error("GET", "/files/read", None, 400, "INVALID_REQUEST")
+
+    # --- info -----------------------------------------------------------------------
+    def test_metrics_and_cache(self):
+        m = self.ok("GET", "/metrics/snapshot")
+        self.assertGreater(m["system"]["memory"]["total"], 0)
+        self.assertGreater(m["system"]["cpu"]["cores"], 0)
+        self.assertGreater(m["process"]["count"], 0)
+        self.assertGreaterEqual(m["requests_total"], 1)
+        self.assertIn("cache", self.ok("GET", "/cache/stats"))
+        self.assertIn("message", self.ok("POST", "/cache/clear"))
+
+    def test_zz_no_leaks(self):
+        """After everything: no zombie children, and the fd count stays small."""
+        time.sleep(0.5)
+        zombies = subprocess.run(["ps", "-o", "stat=", "--ppid", str(self.agent_pid)], capture_output=True,
+                                 text=True).stdout.split()
+        self.assertNotIn("Z", "".join(zombies))
+        fds = len(os.listdir("/proc/%d/fd" % self.agent_pid))
+        self.assertLess(fds, 40, "the agent holds %d fds" % fds)
+
+
+if __name__ == "__main__":
+    AGENT = os.path.abspath(sys.argv.pop(1))
+    if os.geteuid() != 0:
+        print("SKIP: the agent suite needs root (mount namespaces, chroot)")
+        sys.exit(77)
+    unittest.main(verbosity=2)

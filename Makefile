@@ -100,7 +100,7 @@ AGENT_SRCS := $(wildcard guest/agent/*.c)
 $(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(AGENT_PKGS)) $(AGENT_SRCS) $(LDFLAGS) \
-		$(shell pkg-config --libs $(AGENT_PKGS)) -o $@
+		$(shell pkg-config --libs $(AGENT_PKGS)) -lutil -o $@
 agent: $(BUILD)/hopx-agent
 
 # Programs embedding libhopxvmm (the README's example).

@@ -12,7 +12,7 @@ pkgs=(
 	# device I/O threads; snapshot state files; the control API (HTTP, JSON)
 	liburing-dev libfdt-dev libmicrohttpd-dev libjansson-dev
 	# hopx-agent: HTTP + WebSocket (libsoup 3); its host tests run it in a mount namespace
-	libsoup-3.0-dev util-linux procps
+	libsoup-3.0-dev util-linux procps python3-websocket
 	# device tests: ext4 root images, TAP devices and network namespaces
 	e2fsprogs iproute2
 	# unit tests, fuzz targets (libFuzzer ships with clang)

@@ -6,6 +6,7 @@
  *   files.c  /files/...
  *   exec.c   /execute, /commands/..., processes (process groups, timeouts)
  *   info.c   /health, /info, /metrics/snapshot, /cache/...
+ *   ws.c     WebSockets: /execute/stream, /terminal, /files/watch
  *   listen.c the listening socket from --listen unix:|tcp:|vsock: */
 #ifndef HOPX_AGENT_H
 #define HOPX_AGENT_H
@@ -62,6 +63,10 @@ char *resolve_path(SoupServerMessage *msg, const char *path);
 void route_execute(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 void route_commands(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 void route_processes(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
+
+/* ws.c: the WebSocket endpoints */
+bool ws_path(const char *path);
+void ws_register(SoupServer *server, SoupServerCallback check);
 
 /* info.c */
 void route_health(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);

@@ -163,6 +163,12 @@ static void handle(SoupServer *server, SoupServerMessage *msg, const char *path,
 	agent.requests++;
 	snprintf(id, sizeof(id), "req_%llx", (unsigned long long)++request_seq);
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "X-Request-ID", id);
+	if (ws_path(path)) {
+		/* No status set: libsoup's WebSocket handler takes the handshake. */
+		if (!authorized(msg))
+			reply_error(msg, 401, "UNAUTHORIZED", NULL, "missing or invalid bearer token");
+		return;
+	}
 	/* One request per connection: libsoup 3.2 does not notice a client
 	 * closing an idle keep-alive connection and would keep its fd forever. */
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
@@ -228,6 +234,7 @@ int http_start(int listen_fd)
 	agent.server = soup_server_new("server-header", "hopx-agent/" AGENT_VERSION, NULL);
 	soup_server_add_early_handler(agent.server, NULL, early, NULL, NULL);
 	soup_server_add_handler(agent.server, NULL, handle, NULL, NULL);
+	ws_register(agent.server, handle);
 	if (!soup_server_listen_socket(agent.server, sock, 0, &err)) {
 		fprintf(stderr, "hopx-agent: listen: %s\n", err->message);
 		g_error_free(err);

@@ -22,7 +22,7 @@ for d in usr bin lib lib32 lib64 libx32 sbin etc; do
 	fi
 done
 mount -t tmpfs tmpfs "$root/tmp"
-mount --bind /dev "$root/dev"
+mount --rbind /dev "$root/dev"
 mount -t proc proc "$root/proc"
 exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/workspace LANG=C.UTF-8 \
 	"$agent" --listen "unix:$sock" --token "$token" --root "$root"

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import json
 import unittest
+
+import websocket  # python3-websocket (websocket-client)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from client import Agent  # noqa: E402
@@ -44,6 +47,11 @@ class AgentTest(unittest.TestCase):
         cls.proc.terminate()
         subprocess.run(["pkill", "-f", "hopx-agent --listen unix:" + cls.sock])
         cls.proc.wait()
+        cls.log.seek(0)
+        log = cls.log.read()
+        cls.log.close()
+        if "ERROR" in log or "runtime error" in log or "CRITICAL" in log:
+            print("--- agent log:\n" + log[-4000:])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def call(self, *a, **kw):
@@ -226,6 +234,78 @@ class AgentTest(unittest.TestCase):
         self.error("POST", "/files/write", {"path": "/workspace/x", "content": "x", "mode": "rwx"}, 400,
                    "INVALID_REQUEST")
         self.error("GET", "/files/read", None, 400, "INVALID_REQUEST")
+
+    # --- WebSockets -------------------------------------------------------------------
+    def ws(self, path, token=True):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        headers = ["Authorization: Bearer " + TOKEN] if token else []
+        return websocket.create_connection("ws://localhost" + path, socket=s, header=headers, timeout=20)
+
+    def frames(self, conn, until, limit=500):
+        got = []
+        for _ in range(limit):
+            f = json.loads(conn.recv())
+            got.append(f)
+            if f.get("type") == until:
+                return got
+        self.fail("no %r frame in %s" % (until, got[-5:]))
+
+    def test_ws_auth(self):
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            self.ws("/execute/stream", token=False)
+        self.assertEqual(e.exception.status_code, 401)
+
+    def test_ws_execute_stream(self):
+        c = self.ws("/execute/stream")
+        c.send(json.dumps({"type": "execute", "language": "python", "timeout": 30,
+                           "code": "import sys, time\nprint('one', flush=True)\ntime.sleep(0.3)\n"
+                                   "print('two', file=sys.stderr, flush=True)\nsys.exit(3)"}))
+        fr = self.frames(c, "complete")
+        out = "".join(f["data"] for f in fr if f["type"] == "stdout")
+        err = "".join(f["data"] for f in fr if f["type"] == "stderr")
+        result = [f for f in fr if f["type"] == "result"][0]
+        self.assertEqual((out, err, result["exit_code"], fr[-1]["success"]), ("one\n", "two\n", 3, False))
+        # The final frame comes again until the client closes (the SDK may miss one).
+        self.assertEqual(json.loads(c.recv())["type"], "complete")
+        c.close()
+
+    def test_ws_stream_timeout(self):
+        c = self.ws("/execute/stream")
+        c.send(json.dumps({"type": "execute", "language": "bash", "code": "echo start; sleep 30", "timeout": 1}))
+        fr = self.frames(c, "complete")
+        self.assertIn({"type": "error", "code": "TIMEOUT"}, [{"type": f["type"], "code": f.get("code")} for f in fr])
+        self.assertEqual([f for f in fr if f["type"] == "result"][0]["exit_code"], 124)
+        c.close()
+
+    def test_ws_terminal(self):
+        c = self.ws("/terminal")
+        c.send(json.dumps({"type": "resize", "cols": 100, "rows": 40}))
+        c.send(json.dumps({"type": "input", "data": "stty size; echo hopx-$((40+2)); exit 7\n"}))
+        fr = self.frames(c, "exit")
+        text = "".join(f.get("data", "") for f in fr if f["type"] == "output")
+        self.assertIn("40 100", text)
+        self.assertIn("hopx-42", text)
+        self.assertEqual(fr[-1]["code"], 7)
+        c.close()
+
+    def test_ws_files_watch(self):
+        self.ok("POST", "/files/mkdir", {"path": "/workspace/watched"})
+        c = self.ws("/files/watch")
+        c.send(json.dumps({"action": "watch", "path": "/workspace/watched"}))
+        time.sleep(0.3)
+        self.ok("POST", "/files/mkdir", {"path": "/workspace/watched/sub"})
+        time.sleep(0.2)
+        self.ok("POST", "/files/write", {"path": "/workspace/watched/sub/new.txt", "content": "x"})
+        seen = set()
+        for _ in range(50):
+            f = json.loads(c.recv())
+            seen.add((f["path"], f["event"]))
+            if any(p.endswith("sub/new.txt") for p, _ in seen):
+                break
+        self.assertIn(("/workspace/watched/sub", "created"), seen)
+        self.assertTrue(any(p == "/workspace/watched/sub/new.txt" for p, _ in seen), seen)  # recursive
+        c.close()
 
     # --- info -----------------------------------------------------------------------
     def test_metrics_and_cache(self):

@@ -7,4 +7,5 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the agent suite needs root (mount namespaces, chroot)"
 	exit 77
 fi
-python3 tests/agent/test_agent.py "$BUILD/hopx-agent" 2>&1
+# Debian's python3: the suite uses python3-websocket from its packages.
+/usr/bin/python3 tests/agent/test_agent.py "$BUILD/hopx-agent" 2>&1

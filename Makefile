@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot examples agent deps-agent clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -174,6 +174,10 @@ bench-io: all $(TEST_GUEST)
 # Snapshot create/restore latency, VMM overhead and clone memory (Linux guest).
 bench-snapshot: all $(TEST_INITRD) guest-kernel
 	bench/snapshot.py
+
+# hopx-agent latency on the host transport (needs root).
+bench-agent: $(BUILD)/hopx-agent
+	bench/agent.py
 
 clean:
 	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

@@ -63,6 +63,8 @@ char *resolve_path(SoupServerMessage *msg, const char *path);
 void route_execute(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 void route_commands(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 void route_processes(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
+/* Start the warm Python worker (if python3 is here), once the agent is in its root. */
+void warm_start(void);
 
 /* ws.c: the WebSocket endpoints */
 bool ws_path(const char *path);

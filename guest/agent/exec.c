@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "harness_python.h"
+#include "warm_python.h"
 
 #define MAX_BACKGROUND 256
 #define MAX_OUTPUT (8u << 20) /* bytes kept of each stream */
@@ -341,6 +342,184 @@ static bool background_room(SoupServerMessage *msg)
 	return false;
 }
 
+/* --- the warm Python worker (warm_python.h) ----------------------------------- */
+
+static struct warm {
+	GPid pid;
+	int in_fd;
+	GDataInputStream *resp;
+	bool busy;
+	/* the request being served */
+	SoupServerMessage *msg;
+	gint64 started;
+	guint timer;
+	bool timed_out;
+	char *rich_path;
+} warm = { .in_fd = -1 };
+
+static void warm_stop(void)
+{
+	if (warm.pid > 0)
+		kill(-warm.pid, SIGKILL);
+	if (warm.in_fd >= 0)
+		close(warm.in_fd);
+	if (warm.resp)
+		g_object_unref(warm.resp);
+	warm.pid = 0;
+	warm.in_fd = -1;
+	warm.resp = NULL;
+}
+
+static void warm_reaped(GPid pid, gint status, gpointer data)
+{
+	(void)status;
+	(void)data;
+	g_spawn_close_pid(pid);
+}
+
+/* Start the worker (agent start, and after a timeout killed the last one). */
+void warm_start(void)
+{
+	char *argv[] = { "python3", "-c", (char *)warm_python, NULL };
+	char **env = g_get_environ();
+	int out_fd;
+	GInputStream *in;
+
+	if (warm.pid > 0)
+		return;
+	mkdir("/workspace", 0755);
+	if (!g_spawn_async_with_pipes("/", argv, env,
+				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH_FROM_ENVP | G_SPAWN_STDERR_TO_DEV_NULL |
+					      G_SPAWN_CLOEXEC_PIPES,
+				      child_setup, NULL, &warm.pid, &warm.in_fd, &out_fd, NULL, NULL)) {
+		warm.pid = 0; /* no python3 here: /execute uses one-shot runs (and says so if python is missing) */
+		g_strfreev(env);
+		return;
+	}
+	g_strfreev(env);
+	g_child_watch_add(warm.pid, warm_reaped, NULL);
+	in = g_unix_input_stream_new(out_fd, TRUE);
+	warm.resp = g_data_input_stream_new(in);
+	g_object_unref(in);
+}
+
+static gboolean warm_timeout(gpointer data)
+{
+	(void)data;
+	warm.timer = 0;
+	warm.timed_out = true;
+	kill(-warm.pid, SIGKILL); /* the worker and everything the code started */
+	return G_SOURCE_REMOVE;
+}
+
+static void warm_answered(GObject *src, GAsyncResult *res, gpointer data)
+{
+	char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, NULL, NULL);
+	json_t *ans = line ? json_loads(line, 0, NULL) : NULL;
+	double dur = (double)(g_get_monotonic_time() - warm.started) / 1e6;
+	int code = ans ? (int)json_integer_value(json_object_get(ans, "exit_code")) : warm.timed_out ? 124 : 1;
+	char ts[32];
+	json_t *o;
+
+	(void)data;
+	if (warm.timer)
+		g_source_remove(warm.timer);
+	warm.timer = 0;
+	iso_now(ts, sizeof(ts));
+	{
+		json_t *so = json_is_string(json_object_get(ans, "stdout")) ? json_incref(json_object_get(ans, "stdout"))
+									   : json_string("");
+		json_t *se = json_is_string(json_object_get(ans, "stderr"))
+				     ? json_incref(json_object_get(ans, "stderr"))
+				     : json_string(warm.timed_out ? "execution timed out" : "the Python worker died");
+
+		o = json_pack("{s:b,s:o,s:o,s:i,s:f,s:s,s:s}", "success", ans && code == 0, "stdout", so, "stderr", se,
+			      "exit_code", code, "execution_time", dur, "timestamp", ts, "language", "python");
+	}
+	if (warm.timed_out)
+		json_object_set_new(o, "error", json_string("timeout"));
+	if (ans)
+		add_rich(o, warm.rich_path);
+	reply_json(warm.msg, 200, o);
+	soup_server_message_unpause(warm.msg);
+	g_object_unref(warm.msg);
+	agent.active_executions--;
+	agent.exec_seconds_total += dur;
+	if (warm.rich_path) {
+		unlink(warm.rich_path);
+		g_free(warm.rich_path);
+		warm.rich_path = NULL;
+	}
+	json_decref(ans);
+	g_free(line);
+	warm.busy = false;
+	warm.msg = NULL;
+	if (!line) { /* the worker is gone (timeout, crash): a fresh one for the next run */
+		warm_stop();
+		warm_start();
+	}
+}
+
+/* Serve a python /execute on the warm worker; false if it cannot (busy,
+ * absent): then the caller runs a one-shot interpreter. */
+static bool warm_execute(SoupServerMessage *msg, json_t *body, const char *code, long long timeout,
+			 const char *workdir)
+{
+	char **env, *cwd, *line;
+	json_t *req, *envj;
+	size_t len, off = 0;
+
+	if (warm.busy || warm.pid <= 0 || !warm.resp)
+		return false;
+	cwd = resolve_path(msg, workdir ? workdir : "/workspace");
+	if (!cwd)
+		return true; /* replied */
+	g_mkdir_with_parents(cwd, 0755);
+	env = env_for_child(json_object_get(body, "env"));
+	envj = json_object();
+	for (char **e = env; *e; e++) {
+		char *eq = strchr(*e, '=');
+
+		if (eq) {
+			char *k = g_strndup(*e, (gsize)(eq - *e));
+
+			json_object_set_new(envj, k, json_string(eq + 1));
+			g_free(k);
+		}
+	}
+	g_strfreev(env);
+	warm.rich_path = g_strdup_printf("/tmp/hopx-rich-warm-%d-%llu.json", (int)getpid(), (unsigned long long)++run_seq);
+	req = json_pack("{s:s,s:s,s:o,s:s}", "code", code, "cwd", cwd, "env", envj, "rich", warm.rich_path);
+	g_free(cwd);
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	len = strlen(line);
+	line[len++] = '\n'; /* json_dumps leaves room: replace the NUL */
+	while (off < len) {
+		ssize_t n = write(warm.in_fd, line + off, len - off);
+
+		if (n <= 0) {
+			free(line);
+			warm_stop();
+			warm_start();
+			return false;
+		}
+		off += (size_t)n;
+	}
+	free(line);
+	warm.busy = true;
+	warm.timed_out = false;
+	warm.msg = g_object_ref(msg);
+	warm.started = g_get_monotonic_time();
+	agent.executions++;
+	agent.active_executions++;
+	soup_server_message_pause(msg);
+	if (timeout > 0)
+		warm.timer = g_timeout_add((guint)(timeout * 1000), warm_timeout, NULL);
+	g_data_input_stream_read_line_async(warm.resp, G_PRIORITY_DEFAULT, NULL, warm_answered, NULL);
+	return true;
+}
+
 static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, bool bg)
 {
 	const char *code = NULL, *language = "python", *workdir = "/workspace", *name = NULL, *command = NULL;
@@ -394,6 +573,11 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 		r->command = g_strjoinv(" ", argv);
 	} else {
 		if (!body_str(msg, body, "code", true, &code) || !body_str(msg, body, "language", false, &language)) {
+			run_free(r);
+			return;
+		}
+		if (!bg && (strcmp(language, "python") == 0 || strcmp(language, "python3") == 0) &&
+		    warm_execute(msg, body, code, timeout, workdir)) {
 			run_free(r);
 			return;
 		}

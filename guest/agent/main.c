@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	agent.root = "/";
 	if (http_start(fd))
 		return 1;
+	warm_start();
 	fprintf(stderr, "hopx-agent %s: listening on %s\n", AGENT_VERSION, listen_spec);
 	loop = g_main_loop_new(NULL, FALSE);
 	g_main_loop_run(loop);

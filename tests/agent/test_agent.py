@@ -137,6 +137,34 @@ class AgentTest(unittest.TestCase):
         left = subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout
         self.assertEqual(left, b"", "children of a timed-out run survived")
 
+    def test_warm_python(self):
+        # One warm interpreter: globals persist between runs, as in a notebook.
+        self.ok("POST", "/execute", {"code": "warm_x = 41", "language": "python"})
+        r = self.ok("POST", "/execute", {"code": "import os\nprint(warm_x + 1, os.getcwd(), os.environ['W'])",
+                                         "language": "python", "workdir": "/workspace", "env": {"W": "w"}})
+        self.assertEqual(r["stdout"], "42 /workspace w\n")
+        # Output of child processes is caught too.
+        r = self.ok("POST", "/execute", {"code": "import subprocess\nsubprocess.run(['echo', 'child'])",
+                                         "language": "python"})
+        self.assertEqual(r["stdout"], "child\n")
+        r = self.ok("POST", "/execute", {"code": "import sys\nsys.exit(4)", "language": "python"})
+        self.assertEqual((r["exit_code"], r["success"]), (4, False))
+        # A timeout kills the worker; the next run gets a fresh one.
+        r = self.ok("POST", "/execute", {"code": "import time\ntime.sleep(30)", "language": "python", "timeout": 1})
+        self.assertEqual((r["exit_code"], r["success"]), (124, False))
+        r = self.ok("POST", "/execute", {"code": "print('again')", "language": "python"})
+        self.assertEqual(r["stdout"], "again\n")
+        # Two at once: the second runs in a one-shot interpreter.
+        import threading
+        out = {}
+        t = threading.Thread(target=lambda: out.update(a=self.call("POST", "/execute", {
+            "code": "import time\ntime.sleep(0.5)\nprint('a')", "language": "python"})))
+        t.start()
+        time.sleep(0.1)
+        b = self.ok("POST", "/execute", {"code": "print('b')", "language": "python"})
+        t.join()
+        self.assertEqual((out["a"][1]["stdout"], b["stdout"]), ("a\n", "b\n"))
+
     def test_env_precedence(self):
         self.ok("PUT", "/env", {"env_vars": {"G": "global", "BOTH": "global"}})
         r = self.ok("POST", "/execute", {"code": "echo $G $BOTH $REQ", "language": "bash",

@@ -347,7 +347,7 @@ static struct reply route(struct api *a, const char *method, const char *url, js
 		return get_machine_config(a);
 	if (strcmp(url, "/metrics") == 0 && get)
 		return get_metrics(a);
-	if ((get || put || patch) && !b && !get)
+	if ((put || patch) && !b)
 		return fault(400, "the request needs a JSON object body");
 	if (strcmp(url, "/vm") == 0 && patch)
 		return set_vm(a, b);

@@ -56,6 +56,8 @@ void route_env(SoupServerMessage *msg, GHashTable *query, json_t *body, const ch
 
 /* files.c */
 void route_files(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
+/* POST /files/upload: multipart, parts "file" and "path" (the body is read raw). */
+void route_upload(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 /* Map a request path into agent.root; NULL (and a 4xx reply) if it escapes. */
 char *resolve_path(SoupServerMessage *msg, const char *path);
 

@@ -594,7 +594,7 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 		r->msg = g_object_ref(msg);
 		soup_server_message_pause(msg);
 	}
-	if (!start(bg ? msg : msg, r, argv, body, timeout, workdir)) {
+	if (!start(msg, r, argv, body, timeout, workdir)) {
 		g_strfreev(argv);
 		if (!bg) {
 			soup_server_message_unpause(msg);

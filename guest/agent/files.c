@@ -286,7 +286,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return flag == FTW_DP ? rmdir(p) : unlink(p);
 }
 
-static void files_upload(SoupServerMessage *msg)
+void route_upload(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest)
 {
 	SoupMessageBody *b = soup_server_message_get_request_body(msg);
 	GBytes *all = soup_message_body_flatten(b);
@@ -295,7 +295,16 @@ static void files_upload(SoupServerMessage *msg)
 	char *path = NULL, *real;
 	int err;
 
+	(void)query;
+	(void)body;
+	(void)rest;
 	g_bytes_unref(all);
+	if (strcmp(soup_server_message_get_method(msg), "POST") != 0) {
+		reply_error(msg, 405, "METHOD_NOT_ALLOWED", NULL, "use POST");
+		if (mp)
+			soup_multipart_free(mp);
+		return;
+	}
 	if (!mp) {
 		reply_error(msg, 400, "INVALID_REQUEST", NULL, "expected multipart/form-data with parts 'file' and 'path'");
 		return;
@@ -341,12 +350,6 @@ void route_files(SoupServerMessage *msg, GHashTable *query, json_t *body, const 
 	char *real = NULL;
 	struct stat st;
 
-	if (strcmp(rest, "") == 0 && strcmp(g_uri_get_path(soup_server_message_get_uri(msg)), "/files/upload") == 0)
-		rest = "upload";
-	if (strcmp(rest, "upload") == 0 && strcmp(method, "POST") == 0) {
-		files_upload(msg);
-		return;
-	}
 	if (strcmp(rest, "write") == 0 && strcmp(method, "POST") == 0) {
 		if (!body)
 			reply_error(msg, 400, "INVALID_REQUEST", NULL, "the body must be JSON with 'path' and 'content'");

@@ -31,7 +31,7 @@ static const struct route routes[] = {
 	{ "/metrics/snapshot", route_metrics, false, false },
 	{ "/cache/", route_cache, false, false },
 	{ "/env", route_env, false, false },
-	{ "/files/upload", route_files, false, true },
+	{ "/files/upload", route_upload, false, true },
 	{ "/files/", route_files, false, false },
 	{ "/execute", route_execute, false, false },
 	{ "/execute/", route_execute, false, false },

@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent deps-agent clean
+.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent templates deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -103,6 +103,15 @@ $(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
 		$(shell pkg-config --libs $(AGENT_PKGS)) -lutil -o $@
 agent: $(BUILD)/hopx-agent
 
+# Templates (guest/templates/): root filesystems from Debian's debootstrap,
+# cached by recipe under ~/.cache/hopx/templates, packed with hopx-agent.
+TEMPLATE_NAMES := base code-interpreter
+TEMPLATES := $(TEMPLATE_NAMES:%=$(BUILD)/templates/%.ext4)
+$(BUILD)/templates/%.ext4: guest/templates/build.sh guest/templates/%/packages guest/templates/%/manifest.json \
+		$(BUILD)/hopx-agent
+	guest/templates/build.sh $* $(BUILD)/hopx-agent $(BUILD)/templates
+templates: $(TEMPLATES)
+
 # Programs embedding libhopxvmm (the README's example).
 EXAMPLES := $(BUILD)/examples/clones
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libhopxvmm.a include/hopx/vmm.h
@@ -133,7 +142,8 @@ demo: all guest-kernel $(DEMO_INITRD)
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent guest-kernel
+test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent \
+	$(BUILD)/templates/code-interpreter.ext4 guest-kernel
 	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
 
 asan:
@@ -180,4 +190,4 @@ bench-agent: $(BUILD)/hopx-agent
 	bench/agent.py
 
 clean:
-	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/libhopxvmm.a build/guest/test-* build-asan build-fuzz
+	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/templates build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

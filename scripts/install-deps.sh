@@ -13,6 +13,8 @@ pkgs=(
 	liburing-dev libfdt-dev libmicrohttpd-dev libjansson-dev
 	# hopx-agent: HTTP + WebSocket (libsoup 3); its host tests run it in a mount namespace
 	libsoup-3.0-dev util-linux procps python3-websocket
+	# templates (guest/templates/build.sh)
+	debootstrap
 	# device tests: ext4 root images, TAP devices and network namespaces
 	e2fsprogs iproute2
 	# unit tests, fuzz targets (libFuzzer ships with clang)

@@ -3,7 +3,9 @@
 mount namespace over a scratch root): every endpoint implemented so far and
 its error paths, against the wire contract in ../shared/reference/hopx-api.md.
 
-usage: test_agent.py AGENT_BINARY   (needs root: mount namespaces, chroot)
+usage: test_agent.py AGENT_BINARY [TEMPLATE.ext4]   (needs root: mount namespaces, chroot)
+With a template image (make templates), the agent runs in a copy-on-write
+view of it and the template's own tests run too.
 """
 import base64
 import os
@@ -33,8 +35,8 @@ class AgentTest(unittest.TestCase):
         os.mkdir(cls.root)
         cls.sock = os.path.join(cls.tmp, "agent.sock")
         cls.log = open(os.path.join(cls.tmp, "agent.log"), "w+")
-        cls.proc = subprocess.Popen([os.path.join(HERE, "agent_ns.sh"), AGENT, cls.sock, TOKEN, cls.root],
-                                    stdout=cls.log, stderr=subprocess.STDOUT)
+        cls.proc = subprocess.Popen([os.path.join(HERE, "agent_ns.sh"), AGENT, cls.sock, TOKEN, cls.root] +
+                                    ([IMAGE] if IMAGE else []), stdout=cls.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if os.path.exists(cls.sock):
                 break
@@ -47,6 +49,9 @@ class AgentTest(unittest.TestCase):
         cls.proc.terminate()
         subprocess.run(["pkill", "-f", "hopx-agent --listen unix:" + cls.sock])
         cls.proc.wait()
+        for d in ("", ".lower", ".rw"):  # the namespace's mounts went with it
+            if os.path.isdir(cls.root + d):
+                os.rmdir(cls.root + d) if not os.listdir(cls.root + d) else None
         cls.log.seek(0)
         log = cls.log.read()
         cls.log.close()
@@ -355,9 +360,40 @@ class AgentTest(unittest.TestCase):
         self.assertLess(fds, 40, "the agent holds %d fds" % fds)
 
 
+class TemplateTest(AgentTest):
+    """The same suite inside the code-interpreter template, plus what needs
+    its packages: real rich outputs and Go."""
+
+    def test_matplotlib_png(self):
+        r = self.ok("POST", "/execute", {"language": "python", "timeout": 120, "code":
+                                         "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [2, 4, 1])\n"
+                                         "plt.title('hopx')"})
+        self.assertTrue(r["success"], r["stderr"])
+        png = base64.b64decode(r["png"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        self.assertGreater(width * height, 10000)
+
+    def test_dataframe_html(self):
+        r = self.ok("POST", "/execute", {"language": "python", "timeout": 120, "code":
+                                         "import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': ['x', 'y']})"})
+        self.assertTrue(r["success"], r["stderr"])
+        self.assertIn("<table", r["html"])
+        self.assertIn("<td>x</td>", r["html"])
+
+    def test_go(self):
+        r = self.ok("POST", "/execute", {"language": "go", "timeout": 300, "code":
+                                         'package main\nimport "fmt"\nfunc main() { fmt.Println(6 * 7) }\n'})
+        self.assertEqual((r["stdout"], r["success"]), ("42\n", True), r["stderr"])
+
+
 if __name__ == "__main__":
     AGENT = os.path.abspath(sys.argv.pop(1))
+    IMAGE = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 and sys.argv[1].endswith(".ext4") else None
     if os.geteuid() != 0:
         print("SKIP: the agent suite needs root (mount namespaces, chroot)")
         sys.exit(77)
-    unittest.main(verbosity=2)
+    if IMAGE:
+        unittest.main(verbosity=2, defaultTest="TemplateTest")
+    else:
+        unittest.main(verbosity=2, defaultTest="AgentTest")

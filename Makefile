@@ -21,7 +21,7 @@ LIB_SRCS := \
 	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
 	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c vmm/fc_config.c vmm/api.c \
-	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c \
+	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c boot/cmdline.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c devices/genid.c \
 	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \
 	devices/tap.c devices/virtio_net.c devices/vsock_conn.c devices/virtio_vsock.c
@@ -29,7 +29,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
-	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices
+	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 GUEST_KERNEL := build/guest/vmlinux

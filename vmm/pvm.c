@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../boot/cmdline.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -34,10 +35,7 @@ bool pvm_detect(void)
 
 int pvm_cmdline(char *cmdline, size_t size)
 {
-	size_t len = strlen(cmdline);
-	int n = snprintf(cmdline + len, size - len, "%s%s", len ? " " : "", pvm_cmdline_extra);
-
-	if (n < 0 || (size_t)n >= size - len) {
+	if (cmdline_add(cmdline, size, pvm_cmdline_extra)) {
 		pr_err("kernel command line too long to add the software-KVM workarounds: shorten --cmdline");
 		return -E2BIG;
 	}

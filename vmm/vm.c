@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../boot/cmdline.h"
 #include "../boot/kernel.h"
 #include "../boot/longmode.h"
 #include "../boot/mptable.h"
@@ -272,7 +273,7 @@ static int virtio_slot(struct hopx_vm *vm, uint64_t *base, uint32_t *irq)
 /* Put transport T on the MMIO bus and the guest command line. */
 static int virtio_attach(struct hopx_vm *vm, struct virtio_mmio *t)
 {
-	size_t len = strlen(vm->cmdline);
+	char arg[96];
 	int ret = bus_add(&vm->mmio, t->base, VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops, t);
 
 	if (ret)
@@ -280,7 +281,9 @@ static int virtio_attach(struct hopx_vm *vm, struct virtio_mmio *t)
 	vm->virtio[vm->nvirtio++] = t;
 	if (vm->restore)
 		return 0; /* the snapshot's command line already names it */
-	ret = virtio_mmio_cmdline(t, vm->cmdline + len, sizeof(vm->cmdline) - len);
+	ret = virtio_mmio_cmdline(t, arg, sizeof(arg));
+	if (!ret)
+		ret = cmdline_add(vm->cmdline, sizeof(vm->cmdline), arg + 1); /* without its leading space */
 	if (ret)
 		pr_err("kernel command line too long with %s: shorten --cmdline", t->name);
 	return ret;
@@ -484,11 +487,14 @@ static int build_cmdline(struct hopx_vm *vm, const char *user)
 		pr_err("--cmdline is %zu bytes: at most %zu", strlen(base), sizeof(vm->cmdline) - 1);
 		return -E2BIG;
 	}
-	n = snprintf(vm->cmdline + n, sizeof(vm->cmdline) - (size_t)n, " hopx.genid=%llx:%d",
-		     (unsigned long long)GENID_MMIO_ADDR, GENID_IRQ) + n;
-	if ((size_t)n >= sizeof(vm->cmdline)) {
-		pr_err("--cmdline is too long: at most about %zu bytes", sizeof(vm->cmdline) - 256);
-		return -E2BIG;
+	{
+		char genid[64];
+
+		snprintf(genid, sizeof(genid), "hopx.genid=%llx:%d", (unsigned long long)GENID_MMIO_ADDR, GENID_IRQ);
+		if (cmdline_add(vm->cmdline, sizeof(vm->cmdline), genid)) {
+			pr_err("--cmdline is too long: at most about %zu bytes", sizeof(vm->cmdline) - 256);
+			return -E2BIG;
+		}
 	}
 	if (vm->pvm)
 		return pvm_cmdline(vm->cmdline, sizeof(vm->cmdline));

@@ -125,7 +125,9 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!listen_spec || agent.tokens->len == 0 || optind < argc) {
+	/* As PID 1 the kernel hands over the command-line words it did not
+	 * know (e.g. "noxsave"): those are not ours, and not an error. */
+	if (!listen_spec || agent.tokens->len == 0 || (optind < argc && getpid() != 1)) {
 		usage(stderr);
 		return 2;
 	}

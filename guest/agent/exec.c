@@ -1,5 +1,7 @@
-/* Running code and commands: /execute (python, javascript, bash, go),
- * /execute/background, /execute/processes, /execute/kill/{id},
+/* Running code and commands: /execute (python, javascript, bash, go; on a
+ * warm worker when one is free, warm.c), /execute/background,
+ * /execute/async (result to a signed callback, callback.c),
+ * /execute/processes, /execute/kill/{id},
  * /commands/run, /commands/background, and /processes (the system's).
  *
  * Each run is its own process group (so a timeout or a kill takes every
@@ -10,6 +12,7 @@
  * (hopx-api.md §4: the SDK re-runs anything that got a 5xx). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,6 @@
 
 #include "agent.h"
 #include "harness_python.h"
-#include "warm_python.h"
 
 #define MAX_BACKGROUND 256
 #define MAX_OUTPUT (8u << 20) /* bytes kept of each stream */
@@ -43,6 +45,9 @@ struct run {
 	char *tmpdir;            /* go sources, or NULL */
 	char language[16];
 	char *command;
+	/* /execute/async: where the result goes */
+	char *callback, *callback_secret;
+	json_t *callback_headers;
 	/* background bookkeeping */
 	char id[32];
 	char name[64];
@@ -90,6 +95,9 @@ static void run_free(struct run *r)
 	if (r->err)
 		g_object_unref(r->err);
 	g_free(r->command);
+	g_free(r->callback);
+	g_free(r->callback_secret);
+	json_decref(r->callback_headers);
 	g_free(r->stdout_s);
 	g_free(r->stderr_s);
 	g_free(r);
@@ -118,7 +126,7 @@ static json_t *text(const char *s)
 	return j;
 }
 
-static void add_rich(json_t *o, const char *path)
+void add_rich(json_t *o, const char *path)
 {
 	json_error_t je;
 	json_t *rich = path ? json_load_file(path, 0, &je) : NULL;
@@ -148,10 +156,68 @@ static char *stream_str(GOutputStream *o)
 	return n ? g_strndup(g_memory_output_stream_get_data(m), n) : g_strdup("");
 }
 
+char *timed_out_note(char *err)
+{
+	char *s = g_strconcat(err, err[0] ? "\n" : "", "execution timed out", NULL);
+
+	g_free(err);
+	return s;
+}
+
+char *read_output(const char *path)
+{
+	char *buf = g_malloc(MAX_OUTPUT + 1);
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	size_t len = 0;
+
+	while (fd >= 0 && len < MAX_OUTPUT) {
+		ssize_t n = read(fd, buf + len, MAX_OUTPUT - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	buf[len] = '\0';
+	return g_realloc(buf, len + 1);
+}
+
+json_t *result_json(int exit_code, bool timed_out, const char *out, const char *err, double seconds)
+{
+	char ts[32];
+	json_t *o;
+
+	iso_now(ts, sizeof(ts));
+	o = json_pack("{s:b,s:o,s:o,s:i,s:f,s:s}", "success", exit_code == 0 && !timed_out, "stdout", text(out), "stderr",
+		      text(err), "exit_code", exit_code, "execution_time", seconds, "timestamp", ts);
+	if (timed_out)
+		json_object_set_new(o, "error", json_string("timeout"));
+	return o;
+}
+
+static const char *run_status(const struct run *r)
+{
+	return !r->done ? "running" : r->timed_out ? "timeout" : r->exit_code ? "failed" : "completed";
+}
+
+/* An /execute/async run is done: its result to the caller's callback. */
+static void callback_send(struct run *r)
+{
+	json_t *o = result_json(r->exit_code, r->timed_out, r->stdout_s, r->stderr_s, r->duration);
+
+	json_object_set_new(o, "execution_id", json_string(r->id));
+	json_object_set_new(o, "status", json_string(run_status(r)));
+	json_object_set_new(o, "language", json_string(r->language));
+	add_rich(o, r->rich_path);
+	callback_post(r->callback, r->callback_headers, r->callback_secret, o);
+}
+
 /* The exit and both output streams are in: reply (or keep it for listing). */
 static void finish(struct run *r)
 {
-	char ts[32];
 	json_t *o;
 
 	if (--r->pending > 0)
@@ -168,21 +234,17 @@ static void finish(struct run *r)
 		r->exit_code = 124;
 	r->stdout_s = stream_str(r->out);
 	r->stderr_s = stream_str(r->err);
-	if (r->timed_out) {
-		char *s = g_strconcat(r->stderr_s, r->stderr_s[0] ? "\n" : "", "execution timed out", NULL);
-
-		g_free(r->stderr_s);
-		r->stderr_s = s;
-	}
+	if (r->timed_out)
+		r->stderr_s = timed_out_note(r->stderr_s);
 	r->done = true;
 	agent.active_executions--;
 	agent.exec_seconds_total += r->duration;
-	if (r->background) /* stays listed until the table needs room */
+	if (r->background) { /* stays listed until the table needs room */
+		if (r->callback)
+			callback_send(r);
 		return;
-	iso_now(ts, sizeof(ts));
-	o = json_pack("{s:b,s:o,s:o,s:i,s:f,s:s}", "success", r->exit_code == 0 && !r->timed_out, "stdout",
-		      text(r->stdout_s), "stderr", text(r->stderr_s), "exit_code", r->exit_code, "execution_time",
-		      r->duration, "timestamp", ts);
+	}
+	o = result_json(r->exit_code, r->timed_out, r->stdout_s, r->stderr_s, r->duration);
 	if (r->is_command) {
 		json_object_set_new(o, "command", json_string(r->command));
 		json_object_set_new(o, "pid", json_integer(r->pid));
@@ -190,11 +252,8 @@ static void finish(struct run *r)
 		json_object_set_new(o, "language", json_string(r->language));
 		add_rich(o, r->rich_path);
 	}
-	if (r->timed_out)
-		json_object_set_new(o, "error", json_string("timeout"));
-	reply_json(r->msg, 200, o);
-	soup_server_message_unpause(r->msg);
-	g_object_unref(r->msg);
+	reply_later(r->msg, 200, o);
+	r->msg = NULL;
 	run_free(r);
 }
 
@@ -342,185 +401,49 @@ static bool background_room(SoupServerMessage *msg)
 	return false;
 }
 
-/* --- the warm Python worker (warm_python.h) ----------------------------------- */
-
-static struct warm {
-	GPid pid;
-	int in_fd;
-	GDataInputStream *resp;
-	bool busy;
-	/* the request being served */
-	SoupServerMessage *msg;
-	gint64 started;
-	guint timer;
-	bool timed_out;
-	char *rich_path;
-} warm = { .in_fd = -1 };
-
-static void warm_stop(void)
+static bool header_ok(const char *name, const char *value)
 {
-	if (warm.pid > 0)
-		kill(-warm.pid, SIGKILL);
-	if (warm.in_fd >= 0)
-		close(warm.in_fd);
-	if (warm.resp)
-		g_object_unref(warm.resp);
-	warm.pid = 0;
-	warm.in_fd = -1;
-	warm.resp = NULL;
-}
-
-static void warm_reaped(GPid pid, gint status, gpointer data)
-{
-	(void)status;
-	(void)data;
-	g_spawn_close_pid(pid);
-}
-
-/* Start the worker (agent start, and after a timeout killed the last one). */
-void warm_start(void)
-{
-	char *argv[] = { "python3", "-c", (char *)warm_python, NULL };
-	char **env = g_get_environ();
-	int out_fd;
-	GInputStream *in;
-
-	if (warm.pid > 0)
-		return;
-	mkdir("/workspace", 0755);
-	if (!g_spawn_async_with_pipes("/", argv, env,
-				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH_FROM_ENVP | G_SPAWN_STDERR_TO_DEV_NULL |
-					      G_SPAWN_CLOEXEC_PIPES,
-				      child_setup, NULL, &warm.pid, &warm.in_fd, &out_fd, NULL, NULL)) {
-		warm.pid = 0; /* no python3 here: /execute uses one-shot runs (and says so if python is missing) */
-		g_strfreev(env);
-		return;
-	}
-	g_strfreev(env);
-	g_child_watch_add(warm.pid, warm_reaped, NULL);
-	in = g_unix_input_stream_new(out_fd, TRUE);
-	warm.resp = g_data_input_stream_new(in);
-	g_object_unref(in);
-}
-
-static gboolean warm_timeout(gpointer data)
-{
-	(void)data;
-	warm.timer = 0;
-	warm.timed_out = true;
-	kill(-warm.pid, SIGKILL); /* the worker and everything the code started */
-	return G_SOURCE_REMOVE;
-}
-
-static void warm_answered(GObject *src, GAsyncResult *res, gpointer data)
-{
-	char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, NULL, NULL);
-	json_t *ans = line ? json_loads(line, 0, NULL) : NULL;
-	double dur = (double)(g_get_monotonic_time() - warm.started) / 1e6;
-	int code = ans ? (int)json_integer_value(json_object_get(ans, "exit_code")) : warm.timed_out ? 124 : 1;
-	char ts[32];
-	json_t *o;
-
-	(void)data;
-	if (warm.timer)
-		g_source_remove(warm.timer);
-	warm.timer = 0;
-	iso_now(ts, sizeof(ts));
-	{
-		json_t *so = json_is_string(json_object_get(ans, "stdout")) ? json_incref(json_object_get(ans, "stdout"))
-									   : json_string("");
-		json_t *se = json_is_string(json_object_get(ans, "stderr"))
-				     ? json_incref(json_object_get(ans, "stderr"))
-				     : json_string(warm.timed_out ? "execution timed out" : "the Python worker died");
-
-		o = json_pack("{s:b,s:o,s:o,s:i,s:f,s:s,s:s}", "success", ans && code == 0, "stdout", so, "stderr", se,
-			      "exit_code", code, "execution_time", dur, "timestamp", ts, "language", "python");
-	}
-	if (warm.timed_out)
-		json_object_set_new(o, "error", json_string("timeout"));
-	if (ans)
-		add_rich(o, warm.rich_path);
-	reply_json(warm.msg, 200, o);
-	soup_server_message_unpause(warm.msg);
-	g_object_unref(warm.msg);
-	agent.active_executions--;
-	agent.exec_seconds_total += dur;
-	if (warm.rich_path) {
-		unlink(warm.rich_path);
-		g_free(warm.rich_path);
-		warm.rich_path = NULL;
-	}
-	json_decref(ans);
-	g_free(line);
-	warm.busy = false;
-	warm.msg = NULL;
-	if (!line) { /* the worker is gone (timeout, crash): a fresh one for the next run */
-		warm_stop();
-		warm_start();
-	}
-}
-
-/* Serve a python /execute on the warm worker; false if it cannot (busy,
- * absent): then the caller runs a one-shot interpreter. */
-static bool warm_execute(SoupServerMessage *msg, json_t *body, const char *code, long long timeout,
-			 const char *workdir)
-{
-	char **env, *cwd, *line;
-	json_t *req, *envj;
-	size_t len, off = 0;
-
-	if (warm.busy || warm.pid <= 0 || !warm.resp)
+	if (!name[0] || strlen(name) > 256 || strlen(value) > 8192)
 		return false;
-	cwd = resolve_path(msg, workdir ? workdir : "/workspace");
-	if (!cwd)
-		return true; /* replied */
-	g_mkdir_with_parents(cwd, 0755);
-	env = env_for_child(json_object_get(body, "env"));
-	envj = json_object();
-	for (char **e = env; *e; e++) {
-		char *eq = strchr(*e, '=');
+	for (const char *p = name; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+			return false;
+	return strpbrk(value, "\r\n") == NULL;
+}
 
-		if (eq) {
-			char *k = g_strndup(*e, (gsize)(eq - *e));
+/* /execute/async's callback_url, callback_headers, callback_signature_secret into R. */
+static bool callback_fields(SoupServerMessage *msg, json_t *body, struct run *r)
+{
+	const char *url = NULL, *secret = NULL, *k;
+	json_t *headers = json_object_get(body, "callback_headers"), *v;
 
-			json_object_set_new(envj, k, json_string(eq + 1));
-			g_free(k);
-		}
+	if (!body_str(msg, body, "callback_url", false, &url) ||
+	    !body_str(msg, body, "callback_signature_secret", false, &secret))
+		return false;
+	if (url && !callback_url_ok(url)) {
+		reply_error(msg, 400, "INVALID_REQUEST", NULL, "field 'callback_url' must be an absolute http(s) URL");
+		return false;
 	}
-	g_strfreev(env);
-	warm.rich_path = g_strdup_printf("/tmp/hopx-rich-warm-%d-%llu.json", (int)getpid(), (unsigned long long)++run_seq);
-	req = json_pack("{s:s,s:s,s:o,s:s}", "code", code, "cwd", cwd, "env", envj, "rich", warm.rich_path);
-	g_free(cwd);
-	line = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	len = strlen(line);
-	line[len++] = '\n'; /* json_dumps leaves room: replace the NUL */
-	while (off < len) {
-		ssize_t n = write(warm.in_fd, line + off, len - off);
-
-		if (n <= 0) {
-			free(line);
-			warm_stop();
-			warm_start();
+	if (headers && !json_is_null(headers)) {
+		if (!json_is_object(headers)) {
+			reply_error(msg, 400, "INVALID_REQUEST", NULL, "field 'callback_headers' must be an object of strings");
 			return false;
 		}
-		off += (size_t)n;
+		json_object_foreach(headers, k, v) {
+			if (!json_is_string(v) || !header_ok(k, json_string_value(v))) {
+				reply_error(msg, 400, "INVALID_REQUEST", NULL,
+					    "callback header '%.64s': a token name and a one-line string value", k);
+				return false;
+			}
+		}
+		r->callback_headers = json_incref(headers);
 	}
-	free(line);
-	warm.busy = true;
-	warm.timed_out = false;
-	warm.msg = g_object_ref(msg);
-	warm.started = g_get_monotonic_time();
-	agent.executions++;
-	agent.active_executions++;
-	soup_server_message_pause(msg);
-	if (timeout > 0)
-		warm.timer = g_timeout_add((guint)(timeout * 1000), warm_timeout, NULL);
-	g_data_input_stream_read_line_async(warm.resp, G_PRIORITY_DEFAULT, NULL, warm_answered, NULL);
+	r->callback = g_strdup(url);
+	r->callback_secret = g_strdup(secret && secret[0] ? secret : NULL);
 	return true;
 }
 
-static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, bool bg)
+static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, bool bg, bool async)
 {
 	const char *code = NULL, *language = "python", *workdir = "/workspace", *name = NULL, *command = NULL;
 	long long timeout;
@@ -531,8 +454,8 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 		reply_error(msg, 400, "INVALID_REQUEST", NULL, "the body must be a JSON object");
 		return;
 	}
-	if (!body_int(msg, body, "timeout", bg ? (is_command ? 120 : 300) : (is_command ? 30 : 120), 0, 86400,
-		      &timeout) ||
+	if (!body_int(msg, body, "timeout", async ? 1800 : bg ? (is_command ? 120 : 300) : (is_command ? 30 : 120), 0,
+		      86400, &timeout) ||
 	    !body_str(msg, body, "workdir", false, &workdir) || !body_str(msg, body, "name", false, &name))
 		return;
 	if (json_object_get(body, "env") && !json_is_object(json_object_get(body, "env"))) {
@@ -545,6 +468,10 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 	run_seq++;
 	r->is_command = is_command;
 	r->background = bg;
+	if (async && !callback_fields(msg, body, r)) {
+		run_free(r);
+		return;
+	}
 	if (is_command) {
 		json_t *args = json_object_get(body, "args");
 		size_t i;
@@ -576,8 +503,7 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 			run_free(r);
 			return;
 		}
-		if (!bg && (strcmp(language, "python") == 0 || strcmp(language, "python3") == 0) &&
-		    warm_execute(msg, body, code, timeout, workdir)) {
+		if (!bg && warm_execute(msg, body, language, code, timeout, workdir)) {
 			run_free(r);
 			return;
 		}
@@ -590,21 +516,19 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 	}
 	snprintf(r->id, sizeof(r->id), "proc_%llu", (unsigned long long)run_seq);
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : r->id);
-	if (!bg) {
-		r->msg = g_object_ref(msg);
-		soup_server_message_pause(msg);
-	}
 	if (!start(msg, r, argv, body, timeout, workdir)) {
 		g_strfreev(argv);
-		if (!bg) {
-			soup_server_message_unpause(msg);
-			g_object_unref(msg);
-		}
 		run_free(r);
 		return;
 	}
 	g_strfreev(argv);
-	if (bg) {
+	if (!bg)
+		r->msg = hold(msg);
+	if (async) {
+		g_ptr_array_add(background, r);
+		reply_json(msg, 202, json_pack("{s:s,s:s,s:s?,s:i}", "execution_id", r->id, "status", "running",
+					       "callback_url", r->callback, "pid", r->pid));
+	} else if (bg) {
 		g_ptr_array_add(background, r);
 		reply_json(msg, 200, json_pack("{s:s,s:s,s:s,s:i}", "process_id", r->id, "execution_id", r->id,
 					       "status", "running", "pid", r->pid));
@@ -614,7 +538,7 @@ static void run_request(SoupServerMessage *msg, json_t *body, bool is_command, b
 static json_t *process_json(const struct run *r)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "process_id", r->id, "execution_id", r->id, "name", r->name,
-			      "status", !r->done ? "running" : r->timed_out ? "timeout" : r->exit_code ? "failed" : "completed",
+			      "status", run_status(r),
 			      "started_at", r->started_at, "pid", r->pid);
 
 	if (!r->is_command)
@@ -635,9 +559,11 @@ void route_execute(SoupServerMessage *msg, GHashTable *query, json_t *body, cons
 
 	(void)query;
 	if (strcmp(rest, "") == 0 && strcmp(method, "POST") == 0) {
-		run_request(msg, body, false, false);
+		run_request(msg, body, false, false, false);
 	} else if (strcmp(rest, "background") == 0 && strcmp(method, "POST") == 0) {
-		run_request(msg, body, false, true);
+		run_request(msg, body, false, true, false);
+	} else if (strcmp(rest, "async") == 0 && strcmp(method, "POST") == 0) {
+		run_request(msg, body, false, true, true);
 	} else if (strcmp(rest, "processes") == 0 && strcmp(method, "GET") == 0) {
 		json_t *list = json_array();
 
@@ -671,9 +597,9 @@ void route_commands(SoupServerMessage *msg, GHashTable *query, json_t *body, con
 	if (strcmp(method, "POST") != 0)
 		reply_error(msg, 405, "METHOD_NOT_ALLOWED", NULL, "use POST");
 	else if (strcmp(rest, "run") == 0)
-		run_request(msg, body, true, false);
+		run_request(msg, body, true, false, false);
 	else if (strcmp(rest, "background") == 0)
-		run_request(msg, body, true, true);
+		run_request(msg, body, true, true, false);
 	else
 		reply_error(msg, 404, "NOT_FOUND", NULL, "no such endpoint: /commands/%s", rest);
 }

@@ -15,6 +15,7 @@ struct route {
 	route_fn fn;
 	bool public;          /* no token needed */
 	bool raw_body;        /* the handler reads the body itself (uploads) */
+	bool supervisor;      /* only with the supervisor's token */
 };
 
 static void route_desktop(SoupServerMessage *msg, GHashTable *q, json_t *b, const char *rest)
@@ -26,18 +27,19 @@ static void route_desktop(SoupServerMessage *msg, GHashTable *q, json_t *b, cons
 }
 
 static const struct route routes[] = {
-	{ "/health", route_health, true, false },
-	{ "/info", route_info, false, false },
-	{ "/metrics/snapshot", route_metrics, false, false },
-	{ "/cache/", route_cache, false, false },
-	{ "/env", route_env, false, false },
-	{ "/files/upload", route_upload, false, true },
-	{ "/files/", route_files, false, false },
-	{ "/execute", route_execute, false, false },
-	{ "/execute/", route_execute, false, false },
-	{ "/commands/", route_commands, false, false },
-	{ "/processes", route_processes, false, false },
-	{ "/desktop/", route_desktop, false, false },
+	{ "/health", route_health, true, false, false },
+	{ "/info", route_info, false, false, false },
+	{ "/metrics/snapshot", route_metrics, false, false, false },
+	{ "/cache/", route_cache, false, false, false },
+	{ "/env", route_env, false, false, false },
+	{ "/files/upload", route_upload, false, true, false },
+	{ "/files/", route_files, false, false, false },
+	{ "/execute", route_execute, false, false, false },
+	{ "/execute/", route_execute, false, false, false },
+	{ "/commands/", route_commands, false, false, false },
+	{ "/processes", route_processes, false, false, false },
+	{ "/desktop/", route_desktop, false, false, false },
+	{ "/auth/tokens", route_tokens, false, false, true },
 };
 
 static uint64_t request_seq;
@@ -84,6 +86,32 @@ void reply_error(SoupServerMessage *msg, unsigned int status, const char *code, 
 	reply_json(msg, status, b);
 }
 
+static void client_gone(SoupServerMessage *msg, gpointer data)
+{
+	(void)data;
+	g_object_set_data(G_OBJECT(msg), "hopx-client-gone", GINT_TO_POINTER(1));
+}
+
+SoupServerMessage *hold(SoupServerMessage *msg)
+{
+	g_object_ref(msg);
+	soup_server_message_pause(msg);
+	g_signal_connect(msg, "disconnected", G_CALLBACK(client_gone), NULL);
+	return msg;
+}
+
+void reply_later(SoupServerMessage *msg, unsigned int status, json_t *body)
+{
+	g_signal_handlers_disconnect_by_func(msg, client_gone, NULL);
+	if (g_object_get_data(G_OBJECT(msg), "hopx-client-gone")) {
+		json_decref(body); /* nobody to answer: libsoup has already let the connection go */
+	} else {
+		reply_json(msg, status, body);
+		soup_server_message_unpause(msg);
+	}
+	g_object_unref(msg);
+}
+
 void reply_bytes(SoupServerMessage *msg, const char *type, GBytes *bytes)
 {
 	soup_server_message_set_status(msg, 200, NULL);
@@ -126,29 +154,15 @@ bool body_int(SoupServerMessage *msg, json_t *body, const char *key, long long d
 	return true;
 }
 
-/* Constant-time comparison of the presented token with each accepted one. */
-static bool token_ok(const char *presented)
-{
-	bool ok = false;
-	size_t pl = strlen(presented);
-
-	for (guint i = 0; i < agent.tokens->len; i++) {
-		const char *t = g_ptr_array_index(agent.tokens, i);
-		size_t tl = strlen(t);
-		unsigned char diff = pl != tl;
-
-		for (size_t k = 0; k < tl; k++)
-			diff |= (unsigned char)(t[k] ^ (k < pl ? presented[k] : 0));
-		ok |= diff == 0;
-	}
-	return ok;
-}
-
-static bool authorized(SoupServerMessage *msg)
+/* A bearer token of the user's set (or the supervisor's, which may do
+ * everything), or with SUPERVISOR only the supervisor's. */
+static bool authorized(SoupServerMessage *msg, bool supervisor)
 {
 	const char *h = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Authorization");
 
-	return h && g_ascii_strncasecmp(h, "Bearer ", 7) == 0 && token_ok(h + 7);
+	if (!h || g_ascii_strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	return token_in(agent.supervisor, h + 7) || (!supervisor && token_in(agent.tokens, h + 7));
 }
 
 static void handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
@@ -165,7 +179,7 @@ static void handle(SoupServer *server, SoupServerMessage *msg, const char *path,
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "X-Request-ID", id);
 	if (ws_path(path)) {
 		/* No status set: libsoup's WebSocket handler takes the handshake. */
-		if (!authorized(msg))
+		if (!authorized(msg, false))
 			reply_error(msg, 401, "UNAUTHORIZED", NULL, "missing or invalid bearer token");
 		return;
 	}
@@ -183,8 +197,9 @@ static void handle(SoupServer *server, SoupServerMessage *msg, const char *path,
 		reply_error(msg, 404, "NOT_FOUND", NULL, "no such endpoint: %s", path);
 		return;
 	}
-	if (!r->public && !authorized(msg)) {
-		reply_error(msg, 401, "UNAUTHORIZED", NULL, "missing or invalid bearer token");
+	if (!r->public && !authorized(msg, r->supervisor)) {
+		reply_error(msg, 401, "UNAUTHORIZED", NULL,
+			    r->supervisor ? "this endpoint needs the supervisor's token" : "missing or invalid bearer token");
 		return;
 	}
 	b = soup_server_message_get_request_body(msg);

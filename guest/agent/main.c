@@ -1,7 +1,7 @@
 /* hopx-agent: the HopX Agent API inside a sandbox.
  *
  *   hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]
- *              [--token-file FILE] [--root DIR]
+ *              [--token-file FILE] [--supervisor-token TOKEN] [--root DIR] [--no-warm]
  *
  * As PID 1 (the /init of a sandbox VM) it first does an init's job: mounts
  * /proc, /sys, /dev, /tmp and /workspace, sets the hostname, then forks:
@@ -26,10 +26,14 @@ struct agent agent;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]\n"
-		   "                  [--token-file FILE] [--root DIR]\n"
+		   "                  [--token-file FILE] [--supervisor-token TOKEN] [--root DIR] [--no-warm]\n"
 		   "Serves the HopX Agent API. Requests need 'Authorization: Bearer TOKEN' with one of the\n"
-		   "given tokens (GET /health excepted). --root DIR: chroot into DIR first (a template's\n"
-		   "root filesystem), after opening the listening socket.\n");
+		   "given tokens (GET /health excepted). --token-file FILE: one token per line; SIGHUP\n"
+		   "re-reads it and adds the new ones. --supervisor-token TOKEN: accepted everywhere, and\n"
+		   "the only token for POST /auth/tokens {\"tokens\":[...],\"replace\":false}, which adds\n"
+		   "(or replaces) the accepted tokens. --root DIR: chroot into DIR first (a template's\n"
+		   "root filesystem), after opening the listening socket. --no-warm: no warm interpreters;\n"
+		   "every /execute starts its own.\n");
 }
 
 static void init_mounts(void)
@@ -72,62 +76,47 @@ static void init_loop(pid_t child)
 	}
 }
 
-static int add_token_file(const char *path)
-{
-	gchar *text = NULL;
-	gchar **lines;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL)) {
-		fprintf(stderr, "hopx-agent: --token-file %s: cannot read it\n", path);
-		return -1;
-	}
-	lines = g_strsplit(text, "\n", -1);
-	for (gchar **l = lines; *l; l++) {
-		g_strstrip(*l);
-		if (**l)
-			g_ptr_array_add(agent.tokens, g_strdup(*l));
-	}
-	g_strfreev(lines);
-	g_free(text);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "token", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'f' }, { "root", required_argument, NULL, 'r' },
+		{ "supervisor-token", required_argument, NULL, 's' }, { "no-warm", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	const char *listen_spec = NULL, *root = "/";
+	bool warm = true;
 	GMainLoop *loop;
 	char *real_root;
 
 	int c, fd;
 
 	agent.tokens = g_ptr_array_new_with_free_func(g_free);
+	agent.supervisor = g_ptr_array_new_with_free_func(g_free);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_spec = optarg; break;
 		case 't':
-			if (strlen(optarg) < 8) {
-				fprintf(stderr, "hopx-agent: --token: at least 8 characters\n");
+		case 's':
+			if (tokens_add(c == 't' ? agent.tokens : agent.supervisor, optarg)) {
+				fprintf(stderr, "hopx-agent: --%s: 8 to 512 printable characters\n",
+					c == 't' ? "token" : "supervisor-token");
 				return 2;
 			}
-			g_ptr_array_add(agent.tokens, g_strdup(optarg));
 			break;
 		case 'f':
-			if (add_token_file(optarg))
+			if (tokens_add_file(optarg))
 				return 2;
 			break;
 		case 'r': root = optarg; break;
+		case 'n': warm = false; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	/* As PID 1 the kernel hands over the command-line words it did not
 	 * know (e.g. "noxsave"): those are not ours, and not an error. */
-	if (!listen_spec || agent.tokens->len == 0 || (optind < argc && getpid() != 1)) {
+	if (!listen_spec || agent.tokens->len + agent.supervisor->len == 0 || (optind < argc && getpid() != 1)) {
 		usage(stderr);
 		return 2;
 	}
@@ -161,7 +150,9 @@ int main(int argc, char **argv)
 	agent.root = "/";
 	if (http_start(fd))
 		return 1;
-	warm_start();
+	tokens_watch();
+	if (warm)
+		warm_start();
 	fprintf(stderr, "hopx-agent %s: listening on %s\n", AGENT_VERSION, listen_spec);
 	loop = g_main_loop_new(NULL, FALSE);
 	g_main_loop_run(loop);

@@ -7,12 +7,15 @@
 #   bash, python3, node);
 # plus /proc, /dev, a fresh /tmp and /workspace.
 #
-# usage: agent_ns.sh AGENT SOCKET TOKEN ROOTDIR [IMAGE]   (runs until killed)
+# usage: agent_ns.sh AGENT SOCKET TOKEN ROOTDIR [IMAGE|""] [AGENT OPTION ...]
+# (runs until killed; the options go to hopx-agent)
 set -euo pipefail
 agent=$1 sock=$2 token=$3 root=$4 image=${5:-}
+shift $(($# < 5 ? $# : 5))
 exec unshare -m --propagation private bash -c '
 set -e
 agent=$1 sock=$2 token=$3 root=$4 image=$5
+shift 5
 if [ -n "$image" ]; then
 	mkdir -p "$root.lower" "$root.rw"
 	mount -o loop,ro "$image" "$root.lower"
@@ -36,5 +39,5 @@ mount -t tmpfs tmpfs "$root/tmp"
 mount --rbind /dev "$root/dev"
 mount -t proc proc "$root/proc"
 exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/workspace LANG=C.UTF-8 \
-	"$agent" --listen "unix:$sock" --token "$token" --root "$root"
-' agent_ns "$agent" "$sock" "$token" "$root" "$image"
+	"$agent" --listen "unix:$sock" --token "$token" --root "$root" "$@"
+' agent_ns "$agent" "$sock" "$token" "$root" "$image" "$@"

@@ -10,6 +10,7 @@ view of it and the template's own tests run too.
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from client import Agent  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "test-token-%d" % os.getpid()
+SUPERVISOR = "supervisor-%d" % os.getpid()
 
 
 class AgentTest(unittest.TestCase):
@@ -35,8 +37,12 @@ class AgentTest(unittest.TestCase):
         os.mkdir(cls.root)
         cls.sock = os.path.join(cls.tmp, "agent.sock")
         cls.log = open(os.path.join(cls.tmp, "agent.log"), "w+")
-        cls.proc = subprocess.Popen([os.path.join(HERE, "agent_ns.sh"), AGENT, cls.sock, TOKEN, cls.root] +
-                                    ([IMAGE] if IMAGE else []), stdout=cls.log, stderr=subprocess.STDOUT)
+        cls.token_file = os.path.join(cls.tmp, "tokens")
+        with open(cls.token_file, "w") as f:
+            f.write("file-token-one\n")
+        cls.proc = subprocess.Popen([os.path.join(HERE, "agent_ns.sh"), AGENT, cls.sock, TOKEN, cls.root,
+                                     IMAGE or "", "--supervisor-token", SUPERVISOR, "--token-file", cls.token_file],
+                                    stdout=cls.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if os.path.exists(cls.sock):
                 break
@@ -108,6 +114,48 @@ class AgentTest(unittest.TestCase):
         s.close()
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:100])
 
+    def test_tokens_extended_by_the_supervisor(self):
+        # --token-file at start; SIGHUP adds the file's new tokens and revokes none.
+        self.ok("GET", "/info", token="file-token-one")
+        self.error("GET", "/info", None, 401, "UNAUTHORIZED", token="file-token-two")
+        with open(self.token_file + ".new", "w") as f:
+            f.write("file-token-two\n")
+        os.rename(self.token_file + ".new", self.token_file)  # replaced, as a supervisor would
+        os.kill(self.agent_pid, signal.SIGHUP)
+        for _ in range(50):
+            if self.call("GET", "/info", token="file-token-two")[0] == 200:
+                break
+            time.sleep(0.05)
+        self.ok("GET", "/info", token="file-token-two")
+        self.ok("GET", "/info", token="file-token-one")
+        # POST /auth/tokens: the supervisor's token only.
+        self.error("POST", "/auth/tokens", {"tokens": ["api-token-1"]}, 401, "UNAUTHORIZED")
+        self.error("POST", "/auth/tokens", {"tokens": ["short"]}, 400, "INVALID_REQUEST", token=SUPERVISOR)
+        self.error("POST", "/auth/tokens", {"tokens": "api-token-1"}, 400, "INVALID_REQUEST", token=SUPERVISOR)
+        self.error("POST", "/auth/tokens", {"tokens": ["ok-token-1", 7]}, 400, "INVALID_REQUEST", token=SUPERVISOR)
+        self.error("GET", "/info", None, 401, "UNAUTHORIZED", token="ok-token-1")  # all or nothing
+        n = self.ok("POST", "/auth/tokens", {"tokens": ["api-token-1"]}, token=SUPERVISOR)["tokens"]
+        self.ok("GET", "/info", token="api-token-1")
+        self.ok("GET", "/info")  # the earlier ones stay
+        self.ok("GET", "/info", token=SUPERVISOR)  # the supervisor's works everywhere
+        self.assertEqual(self.ok("POST", "/auth/tokens", {"tokens": ["api-token-1"]}, token=SUPERVISOR)["tokens"], n)
+
+    def test_client_gone_before_the_reply(self):
+        """A client that hangs up during a run: the reply is dropped, the
+        agent carries on (replying into libsoup's torn-down connection
+        was a use after free)."""
+        for lang, code in (("bash", "sleep 0.5"), ("python", "import time\ntime.sleep(0.5)"),
+                           ("go", "package main\nfunc main() {}")):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.sock)
+            body = json.dumps({"code": code, "language": lang}).encode()
+            s.sendall(b"POST /execute HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                      b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            time.sleep(0.1)
+            s.close()
+        time.sleep(0.8)
+        self.assertEqual(self.ok("POST", "/execute", {"code": "echo alive", "language": "bash"})["stdout"], "alive\n")
+
     # --- /execute -------------------------------------------------------------
     def test_execute_languages(self):
         r = self.ok("POST", "/execute", {"code": "print(1+1)", "language": "python"})
@@ -169,6 +217,105 @@ class AgentTest(unittest.TestCase):
         b = self.ok("POST", "/execute", {"code": "print('b')", "language": "python"})
         t.join()
         self.assertEqual((out["a"][1]["stdout"], b["stdout"]), ("a\n", "b\n"))
+
+    def test_warm_javascript(self):
+        # One warm node: each run has its own scope (const twice is fine),
+        # globalThis persists, and it is the same process every time.
+        pids = set()
+        for _ in range(2):
+            r = self.ok("POST", "/execute", {"code": "const x = 6 * 7; globalThis.n = (globalThis.n || 0) + 1;"
+                                             "console.log(x, process.pid)", "language": "javascript"})
+            self.assertTrue(r["success"], r)
+            out = r["stdout"].split()
+            self.assertEqual(out[0], "42")
+            pids.add(out[1])
+        self.assertEqual(len(pids), 1, "a node process per request")
+        # Timers and awaited promises finish before the answer, as with node -e.
+        r = self.ok("POST", "/execute", {"code": "setTimeout(() => console.log('late', n), 150);"
+                                         "await new Promise(r => setTimeout(r, 20)); console.log(process.cwd(),"
+                                         "process.env.W, require('path').basename('/a/b.js'))",
+                                         "language": "javascript", "env": {"W": "w"}})
+        self.assertEqual(r["stdout"], "/workspace w b.js\nlate 2\n")
+        r = self.ok("POST", "/execute", {"code": "console.log(typeof process.env.W)", "language": "javascript"})
+        self.assertEqual(r["stdout"], "undefined\n")  # the request's env went with its run
+        r = self.ok("POST", "/execute", {"code": "process.exit(5)", "language": "javascript"})
+        self.assertEqual((r["exit_code"], r["success"]), (5, False))
+        r = self.ok("POST", "/execute", {"code": "null.x", "language": "javascript"})
+        self.assertEqual(r["exit_code"], 1)
+        self.assertIn("TypeError", r["stderr"])
+        r = self.ok("POST", "/execute", {"code": "Promise.reject(new Error('nope'))", "language": "javascript"})
+        self.assertEqual(r["exit_code"], 1)
+        self.assertIn("nope", r["stderr"])
+        r = self.ok("POST", "/execute", {"code": "while (true) {}", "language": "javascript", "timeout": 1})
+        self.assertEqual((r["exit_code"], r["success"]), (124, False))
+        r = self.ok("POST", "/execute", {"code": "console.log(typeof n, process.pid)", "language": "javascript"})
+        self.assertEqual(r["stdout"].split()[0], "undefined")  # a fresh worker after the timeout
+        self.assertNotIn(r["stdout"].split()[1], pids)
+
+    def test_warm_bash(self):
+        # One warm bash forks a subshell per run: same parent each time,
+        # and nothing a run sets outlives it.
+        parent = "read -r _ _ _ pp _ < /proc/$BASHPID/stat; echo $pp"
+        a = self.ok("POST", "/execute", {"code": "x=1; cd /tmp; " + parent, "language": "bash"})
+        b = self.ok("POST", "/execute", {"code": "echo \"[$x]\" \"$PWD\" $# \"[$1]\"; " + parent, "language": "bash"})
+        self.assertEqual(b["stdout"].split("\n")[0], "[] /workspace 0 []")
+        self.assertEqual(a["stdout"].split()[-1], b["stdout"].split()[-1])
+        self.assertNotEqual(int(a["stdout"].split()[-1]), self.agent_pid)
+        r = self.ok("POST", "/execute", {"code": "echo \"$Q\" ${HOME:-nohome}", "language": "bash",
+                                         "env": {"Q": "it's \"quoted\" $(not run)", "HOME": ""}})
+        self.assertEqual(r["stdout"], "it's \"quoted\" $(not run) nohome\n")
+        r = self.ok("POST", "/execute", {"code": "if then", "language": "bash"})
+        self.assertEqual((r["exit_code"], r["success"]), (2, False))
+        self.assertIn("syntax error", r["stderr"])
+        r = self.ok("POST", "/execute", {"code": "cat; echo done", "language": "bash"})
+        self.assertEqual(r["stdout"], "done\n")  # stdin is /dev/null, not the worker's requests
+
+    def test_execute_async_signed_callback(self):
+        import hashlib
+        import hmac
+        import http.server
+        import threading
+        got = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((dict(self.headers), body))
+                self.send_response(500 if len(got) == 1 else 200)  # the first delivery fails: retried
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        url = "http://127.0.0.1:%d/hook" % srv.server_port
+        try:
+            self.error("POST", "/execute/async", {"code": "1", "callback_url": "ftp://x/"}, 400, "INVALID_REQUEST")
+            self.error("POST", "/execute/async", {"code": "1", "callback_url": url,
+                                                  "callback_headers": {"X-A": "b\r\nX-Evil: 1"}},
+                       400, "INVALID_REQUEST")
+            r = self.ok("POST", "/execute/async", {"code": "print(6*7)", "language": "python", "callback_url": url,
+                                                   "callback_headers": {"X-Job": "j1"},
+                                                   "callback_signature_secret": "s3cret"}, status=202)
+            self.assertEqual((r["status"], r["callback_url"]), ("running", url))
+            for _ in range(100):
+                if len(got) >= 2:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(len(got), 2, "delivered once more after the 500")
+            headers, body = got[1]
+            res = json.loads(body)
+            self.assertEqual((res["execution_id"], res["status"], res["stdout"], res["exit_code"]),
+                             (r["execution_id"], "completed", "42\n", 0))
+            self.assertEqual(headers["X-Job"], "j1")
+            want = hmac.new(b"s3cret", headers["X-HopX-Timestamp"].encode() + b"." + body, hashlib.sha256)
+            self.assertEqual(headers["X-HopX-Signature"], "sha256=" + want.hexdigest())
+            self.assertLess(abs(int(headers["X-HopX-Timestamp"]) - time.time()), 60)
+            listed = {p["execution_id"]: p for p in self.ok("GET", "/execute/processes")["processes"]}
+            self.assertEqual(listed[r["execution_id"]]["status"], "completed")
+        finally:
+            srv.shutdown()
 
     def test_env_precedence(self):
         self.ok("PUT", "/env", {"env_vars": {"G": "global", "BOTH": "global"}})

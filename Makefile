@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent templates deps-agent clean
+.PHONY: all deps deps-test test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent templates deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -103,6 +103,21 @@ $(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
 		$(shell pkg-config --libs $(AGENT_PKGS)) -lutil -o $@
 agent: $(BUILD)/hopx-agent
 
+# hopxd (orchestrator/): the sandbox service, libsoup 3 + jansson + SQLite;
+# hopx-jail confines each sandbox (namespaces, cgroups, seccomp).
+HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
+HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
+	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/templates.c orchestrator/util.c \
+	orchestrator/cgroup.c
+$(BUILD)/hopxd: $(HOPXD_SRCS) $(wildcard orchestrator/*.h) | deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HOPXD_PKGS)) $(HOPXD_SRCS) $(LDFLAGS) \
+		$(shell pkg-config --libs $(HOPXD_PKGS)) -o $@
+$(BUILD)/hopx-jail: orchestrator/jail.c orchestrator/cgroup.c orchestrator/cgroup.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) orchestrator/jail.c orchestrator/cgroup.c $(LDFLAGS) -lseccomp -o $@
+hopxd: $(BUILD)/hopxd $(BUILD)/hopx-jail
+
 # Templates (guest/templates/): root filesystems from Debian's debootstrap,
 # cached by recipe under ~/.cache/hopx/templates, packed with hopx-agent.
 TEMPLATE_NAMES := base code-interpreter
@@ -142,7 +157,7 @@ demo: all guest-kernel $(DEMO_INITRD)
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent \
+test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent $(BUILD)/hopxd $(BUILD)/hopx-jail \
 	$(BUILD)/templates/code-interpreter.ext4 guest-kernel
 	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
 

@@ -13,6 +13,8 @@ pkgs=(
 	liburing-dev libfdt-dev libmicrohttpd-dev libjansson-dev
 	# hopx-agent: HTTP + WebSocket (libsoup 3); its host tests run it in a mount namespace
 	libsoup-3.0-dev util-linux procps python3-websocket
+	# hopxd: the registry (SQLite) and hopx-jail's seccomp filter
+	libsqlite3-dev libseccomp-dev curl
 	# templates (guest/templates/build.sh)
 	debootstrap
 	# device tests: ext4 root images, TAP devices and network namespaces
@@ -29,3 +31,15 @@ pkgs=(
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+
+# The official JavaScript SDK, for the test that drives hopxd with it
+# unchanged: node and npm (nodejs ships npm where it comes from NodeSource;
+# Debian's own packages it apart), then @hopx-ai/sdk into a cache outside
+# the clone.
+command -v node >/dev/null || $SUDO apt-get install -y -q --no-install-recommends nodejs
+command -v npm >/dev/null || $SUDO apt-get install -y -q --no-install-recommends npm
+NPM_DIR=${HOPX_NPM_DIR:-$HOME/.cache/hopx/npm}
+if [ ! -f "$NPM_DIR/node_modules/@hopx-ai/sdk/package.json" ]; then
+	mkdir -p "$NPM_DIR"
+	npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error @hopx-ai/sdk@0.5.1
+fi

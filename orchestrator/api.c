@@ -1,0 +1,272 @@
+/* hopxd's HTTP server: the Lifecycle API (hopx-api.md §2) and the routing
+ * of agent calls to the gateway.
+ *   GET  /health                                  no key
+ *   POST /v1/sandboxes, GET /v1/sandboxes[?limit,status,region,cursor]
+ *   GET|DELETE /v1/sandboxes/{id}
+ *   POST /v1/sandboxes/{id}/pause|resume|token/refresh, PUT .../timeout
+ *   GET  /v1/templates[?category,language], GET /v1/templates/{name}
+ *   *    /sandbox/{id}/...                        the agent gateway
+ *   WS   /execute/stream, /terminal, /files/watch routed by token
+ * Every call but /health needs X-API-Key (compared in constant time with
+ * each configured key); agent calls take the sandbox's token instead.
+ * Errors are {"error","message","code","request_id"} with an X-Request-ID
+ * header (§4.2: the SDK reads "message" and "code" and the header). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hopxd.h"
+
+static SoupServer *server;
+static uint64_t request_seq;
+
+void reply_json(SoupServerMessage *msg, unsigned int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	if (!text) {
+		text = strdup("{\"error\":\"internal error\",\"message\":\"internal error\",\"code\":\"INTERNAL\"}");
+		status = 500;
+	}
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, strlen(text));
+	json_decref(body);
+}
+
+void reply_error(SoupServerMessage *msg, unsigned int status, const char *code, const char *fmt, ...)
+{
+	const char *rid = soup_message_headers_get_one(soup_server_message_get_response_headers(msg), "X-Request-ID");
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	reply_json(msg, status, json_pack("{s:s,s:s,s:s,s:s}", "error", text, "message", text, "code", code,
+					  "request_id", rid ? rid : ""));
+}
+
+bool api_key_ok(SoupServerMessage *msg)
+{
+	const char *key = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "X-API-Key");
+	bool ok = false;
+
+	for (guint i = 0; key && i < cfg.api_keys->len; i++)
+		ok |= secret_equal(key, g_ptr_array_index(cfg.api_keys, i));
+	return ok;
+}
+
+static json_t *parse_body(SoupServerMessage *msg, bool *bad)
+{
+	SoupMessageBody *b = soup_server_message_get_request_body(msg);
+	json_error_t je;
+	json_t *body;
+
+	*bad = false;
+	if (b->length == 0)
+		return NULL; /* empty POSTs with Content-Type: application/json are normal (§7.6) */
+	body = json_loadb(b->data, (size_t)b->length, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(body)) {
+		reply_error(msg, 400, "INVALID_JSON", body ? "the body must be a JSON object"
+							  : "malformed JSON at line %d column %d: %s",
+			    je.line, je.column, je.text);
+		json_decref(body);
+		*bad = true;
+		return NULL;
+	}
+	return body;
+}
+
+static void list_sandboxes(SoupServerMessage *msg, GHashTable *query)
+{
+	const char *status = query ? g_hash_table_lookup(query, "status") : NULL;
+	const char *cursor = query ? g_hash_table_lookup(query, "cursor") : NULL;
+	const char *limit_s = query ? g_hash_table_lookup(query, "limit") : NULL;
+	long limit = limit_s ? strtol(limit_s, NULL, 10) : 100;
+	struct sandbox *list;
+	json_t *data = json_array();
+	bool more;
+	int n;
+
+	if (limit < 1 || limit > 1000) {
+		reply_error(msg, 400, "INVALID_REQUEST", "limit: 1 to 1000");
+		json_decref(data);
+		return;
+	}
+	if (registry_list(status ? status : "", cursor ? cursor : "", (int)limit, &list, &n, &more)) {
+		reply_error(msg, 500, "INTERNAL", "the registry failed");
+		g_free(list);
+		json_decref(data);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(data, sandbox_json(&list[i]));
+	reply_json(msg, 200, json_pack("{s:o,s:b,s:s?}", "data", data, "has_more", more, "next_cursor",
+				       more && n ? list[n - 1].id : NULL));
+	g_free(list);
+}
+
+static void refresh_token(SoupServerMessage *msg, struct sandbox *s)
+{
+	char *token = random_token("hopx_at_", 24), *hash = token_hash(token), exp[32];
+	long long expires = now_s() + cfg.token_ttl_s;
+
+	if (registry_add_token(s->id, hash, expires)) {
+		reply_error(msg, 500, "INTERNAL", "the registry failed");
+	} else {
+		iso_time(expires, exp, sizeof(exp));
+		reply_json(msg, 200, json_pack("{s:s,s:s}", "auth_token", token, "token_expires_at", exp));
+	}
+	g_free(token);
+	g_free(hash);
+}
+
+static void one_sandbox(SoupServerMessage *msg, const char *method, const char *rest, json_t *body)
+{
+	char id[40];
+	const char *slash = strchr(rest, '/');
+	const char *action = slash ? slash + 1 : "";
+	struct sandbox s;
+
+	snprintf(id, sizeof(id), "%.*s", (int)(slash ? slash - rest : (int)strlen(rest)), rest);
+	if (registry_get(id, &s)) {
+		/* §4.2: 404 + "sandbox" + "not found" is what the SDK maps to SandboxExpiredError. */
+		reply_error(msg, 404, "SANDBOX_NOT_FOUND", "Sandbox not found");
+		return;
+	}
+	if (!*action && strcmp(method, "GET") == 0) {
+		reply_json(msg, 200, sandbox_json(&s));
+	} else if (!*action && strcmp(method, "DELETE") == 0) {
+		if (sandbox_kill(&s, "deleted"))
+			reply_error(msg, 500, "INTERNAL", "the sandbox could not be stopped");
+		else
+			reply_json(msg, 200, json_pack("{s:s,s:s}", "id", id, "status", "deleted"));
+	} else if (strcmp(action, "pause") == 0 && strcmp(method, "POST") == 0) {
+		sandbox_pause(msg, &s);
+	} else if (strcmp(action, "resume") == 0 && strcmp(method, "POST") == 0) {
+		sandbox_resume(msg, &s);
+	} else if (strcmp(action, "token/refresh") == 0 && strcmp(method, "POST") == 0) {
+		refresh_token(msg, &s);
+	} else if (strcmp(action, "timeout") == 0 && strcmp(method, "PUT") == 0) {
+		json_t *t = json_object_get(body, "timeout_seconds");
+
+		if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > cfg.max_lifetime_s) {
+			reply_error(msg, 400, "INVALID_REQUEST", "timeout_seconds: an integer from 1 to %lld",
+				    cfg.max_lifetime_s);
+			return;
+		}
+		s.timeout_s = json_integer_value(t);
+		s.expires_at = MIN(now_s() + s.timeout_s, s.created_at + cfg.max_lifetime_s);
+		if (registry_put(&s))
+			reply_error(msg, 500, "INTERNAL", "the registry failed");
+		else
+			reply_json(msg, 200, sandbox_json(&s));
+	} else {
+		reply_error(msg, 404, "NOT_FOUND", "no such endpoint: %s /v1/sandboxes/%s", method, rest);
+	}
+}
+
+static void templates(SoupServerMessage *msg, const char *rest, GHashTable *query)
+{
+	if (!*rest) {
+		const char *category = query ? g_hash_table_lookup(query, "category") : NULL;
+		const char *language = query ? g_hash_table_lookup(query, "language") : NULL;
+		json_t *all = templates_list(), *data = json_array(), *t;
+		size_t i;
+
+		json_array_foreach(all, i, t) {
+			const char *c = json_string_value(json_object_get(t, "category"));
+			const char *l = json_string_value(json_object_get(t, "language"));
+
+			if ((!category || (c && strcmp(c, category) == 0)) && (!language || (l && strcmp(l, language) == 0)))
+				json_array_append(data, t);
+		}
+		json_decref(all);
+		reply_json(msg, 200, json_pack("{s:o}", "data", data));
+		return;
+	}
+	{
+		json_t *t = template_find(rest);
+
+		if (t)
+			reply_json(msg, 200, t);
+		else
+			reply_error(msg, 404, "TEMPLATE_NOT_FOUND", "template not found: build it with make templates");
+	}
+}
+
+static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+{
+	const char *method = soup_server_message_get_method(msg);
+	char rid[32];
+	json_t *body;
+	bool bad;
+
+	(void)srv;
+	(void)data;
+	snprintf(rid, sizeof(rid), "req_%llx", (unsigned long long)++request_seq);
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "X-Request-ID", rid);
+	if (gateway_ws_path(path))
+		return; /* gateway.c's WebSocket handler checked the token in its early check */
+	if (strncmp(path, "/sandbox/", 9) == 0) {
+		const char *id = path + 9, *slash = strchr(id, '/');
+		char sid[40];
+
+		snprintf(sid, sizeof(sid), "%.*s", (int)(slash ? slash - id : (int)strlen(id)), id);
+		gateway_http(msg, sid, slash ? slash : "/");
+		return;
+	}
+	if (strcmp(path, "/health") == 0) {
+		reply_json(msg, 200, json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", HOPXD_VERSION, "runtime",
+					       cfg.runtime, "sandboxes", registry_count()));
+		return;
+	}
+	if (!api_key_ok(msg)) {
+		reply_error(msg, 401, "UNAUTHORIZED", "missing or invalid X-API-Key");
+		return;
+	}
+	body = parse_body(msg, &bad);
+	if (bad)
+		return;
+	if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "POST") == 0)
+		sandbox_create(msg, body);
+	else if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "GET") == 0)
+		list_sandboxes(msg, query);
+	else if (strncmp(path, "/v1/sandboxes/", 14) == 0)
+		one_sandbox(msg, method, path + 14, body);
+	else if (strcmp(path, "/v1/templates") == 0 && strcmp(method, "GET") == 0)
+		templates(msg, "", query);
+	else if (strncmp(path, "/v1/templates/", 14) == 0 && strcmp(method, "GET") == 0)
+		templates(msg, path + 14, query);
+	else if (strncmp(path, "/v1/templates", 13) == 0)
+		reply_error(msg, 405, "NOT_SUPPORTED", "templates are built on the host: make templates");
+	else
+		reply_error(msg, 404, "NOT_FOUND", "no such endpoint: %s %s", method, path);
+	json_decref(body);
+}
+
+int api_start(void)
+{
+	GError *e = NULL;
+	GInetAddress *addr = g_inet_address_new_from_string(cfg.listen_host);
+	GSocketAddress *sa;
+
+	if (!addr) {
+		fprintf(stderr, "hopxd: --listen %s: an IPv4 address (the SDK forces IPv4)\n", cfg.listen_host);
+		return -EINVAL;
+	}
+	sa = g_inet_socket_address_new(addr, (guint16)cfg.listen_port);
+	g_object_unref(addr);
+	server = soup_server_new("server-header", "hopxd/" HOPXD_VERSION, NULL);
+	soup_server_add_handler(server, NULL, handle, NULL, NULL);
+	gateway_ws_register(server);
+	if (!soup_server_listen(server, sa, 0, &e)) {
+		fprintf(stderr, "hopxd: listen on %s:%u: %s\n", cfg.listen_host, cfg.listen_port, e->message);
+		g_error_free(e);
+		g_object_unref(sa);
+		return -EADDRINUSE;
+	}
+	g_object_unref(sa);
+	return 0;
+}

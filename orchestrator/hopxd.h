@@ -1,0 +1,119 @@
+/* hopxd: the sandbox service. HopX's Lifecycle API (../shared/reference/
+ * hopx-api.md §1-2, §4, §6-7) on HTTP (libsoup 3, JSON with jansson), an
+ * agent gateway that forwards each sandbox's Agent API (HTTP and WebSocket)
+ * to its agent, a SQLite registry, and sandbox runtimes behind one
+ * interface. Shared declarations of its parts:
+ *   main.c       options, config file, start, the expiry sweep
+ *   registry.c   the SQLite registry of sandboxes and token hashes
+ *   api.c        /v1/sandboxes..., /v1/templates..., /health; API keys
+ *   gateway.c    /sandbox/{id}/... and WebSockets routed by token
+ *   sandbox.c    lifecycle: create, pause, resume, kill, expiry, recovery
+ *   rt_namespace.c  the namespace runtime (hopx-jail + the template's agent)
+ *   templates.c  templates from their manifests (build/templates/NAME.json) */
+#ifndef HOPXD_H
+#define HOPXD_H
+
+#include <jansson.h>
+#include <libsoup/soup.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HOPXD_VERSION "0.1.0"
+
+struct config {
+	char *listen_host;
+	unsigned int listen_port;
+	char *public_url;        /* what public_host starts with: http://host:port */
+	GPtrArray *api_keys;     /* char * */
+	char *state_dir;
+	char *templates_dir;
+	char *jail;              /* the hopx-jail binary */
+	char *runtime;           /* "namespace" (or "vm", not yet) */
+	long long idle_timeout_s, max_lifetime_s, token_ttl_s;
+	unsigned int max_sandboxes;
+};
+
+extern struct config cfg;
+
+struct sandbox {
+	char id[40];
+	char template_name[64];
+	char status[16];         /* creating, running, paused */
+	char runtime[16];
+	long long created_at, expires_at, last_active, timeout_s;
+	int keeper_pid;
+	unsigned long long keeper_start; /* /proc/PID/stat start time: the pid is still ours */
+	char supervisor[80];     /* the agent's supervisor token (never leaves hopxd) */
+	int vcpu, memory_mb, disk_mb;
+	bool internet;
+};
+
+/* registry.c: -errno on failure (logged). */
+int registry_open(const char *path);
+int registry_put(const struct sandbox *s);
+int registry_get(const char *id, struct sandbox *out);       /* -ENOENT */
+int registry_delete(const char *id);
+/* Sandboxes in id order after CURSOR ("" for the first page), with STATUS
+ * ("" for all); up to LIMIT; *more when there are more. */
+int registry_list(const char *status, const char *cursor, int limit, struct sandbox **out, int *n, bool *more);
+int registry_count(void);
+int registry_add_token(const char *id, const char *token_hash, long long expires_at);
+/* The sandbox a token (by hash) belongs to, if unexpired; -ENOENT. */
+int registry_token_sandbox(const char *token_hash, char *id, size_t size);
+
+/* util: ids, tokens, times */
+char *random_token(const char *prefix, size_t bytes);
+char *token_hash(const char *token);
+void iso_time(long long t, char *buf, size_t size);
+long long now_s(void);
+bool secret_equal(const char *a, const char *b);
+
+/* api.c */
+void reply_json(SoupServerMessage *msg, unsigned int status, json_t *body);
+void reply_error(SoupServerMessage *msg, unsigned int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool api_key_ok(SoupServerMessage *msg);
+int api_start(void);
+
+/* gateway.c: agent calls of a sandbox; the sandbox whose token a
+ * WebSocket upgrade carries. */
+void gateway_http(SoupServerMessage *msg, const char *id, const char *rest);
+bool gateway_ws_path(const char *path);
+void gateway_ws_register(SoupServer *server);
+/* An HTTP request to sandbox ID's agent with its supervisor token: BODY
+ * may be NULL; the callback gets the status (0: not reachable) and the
+ * parsed JSON body (may be NULL). */
+typedef void (*agent_cb)(unsigned int status, json_t *body, gpointer data);
+void agent_call(const struct sandbox *s, const char *method, const char *path, json_t *body, agent_cb cb,
+		gpointer data);
+void gateway_forget(const char *id);
+
+/* sandbox.c */
+json_t *sandbox_json(const struct sandbox *s);
+void sandbox_create(SoupServerMessage *msg, json_t *body);
+void sandbox_pause(SoupServerMessage *msg, struct sandbox *s);
+void sandbox_resume(SoupServerMessage *msg, struct sandbox *s);
+int sandbox_kill(struct sandbox *s, const char *why);
+void sandbox_touch(const char *id);
+void sandbox_sweep(void);   /* expiry + dead keepers */
+void sandbox_recover(void); /* after a restart: adopt the live ones, clean up the rest */
+const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size);
+
+/* rt_namespace.c: the namespace runtime */
+struct runtime {
+	const char *name;
+	int (*start)(struct sandbox *s, const char *image, json_t *template_manifest);
+	int (*pause)(struct sandbox *s);
+	int (*resume)(struct sandbox *s);
+	int (*stop)(struct sandbox *s);     /* kill and free everything */
+	bool (*alive)(const struct sandbox *s);
+};
+extern const struct runtime rt_namespace;
+const struct runtime *runtime_get(const char *name);
+
+/* templates.c */
+json_t *templates_list(void);                   /* new reference: array of manifests */
+json_t *template_find(const char *name_or_id);  /* new reference, or NULL */
+char *template_image(const char *name);         /* path of NAME.ext4, or NULL */
+
+#endif

@@ -1,0 +1,173 @@
+/* The namespace runtime: a sandbox is hopx-jail (jail.c: its own mount,
+ * pid, network, ipc and uts namespaces, cgroup limits, a copy-on-write
+ * view of the template image, seccomp) running the template's own agent,
+ * which listens on state-dir/sandboxes/<id>/run/agent.sock. Pause freezes
+ * the sandbox's cgroup; resume thaws it. The jail's keeper process is
+ * detached (its own session), so sandboxes outlive a hopxd restart and are
+ * adopted again (sandbox_recover). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "hopxd.h"
+
+static unsigned long long proc_start_time(int pid)
+{
+	char path[64], *text = NULL, *p;
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	p = strrchr(text, ')'); /* the command may hold spaces and parentheses */
+	/* after ") " : state(3) ... starttime is field 22 */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			&start) != 1)
+		start = 0;
+	g_free(text);
+	return start;
+}
+
+static void keeper_reaped(GPid pid, gint status, gpointer data)
+{
+	(void)status;
+	(void)data;
+	g_spawn_close_pid(pid); /* the sweep notices the sandbox is gone */
+}
+
+static void detach(gpointer data)
+{
+	(void)data;
+	setsid();
+}
+
+static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
+{
+	char dir[4096], run[4096], scratch[4096], logpath[4096], cpus[16], mem[16], disk[16];
+	char *listen = g_strdup("unix:/run/hopx/agent.sock");
+	char *argv[32];
+	char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+			 "LANG=C.UTF-8", "TERM=xterm-256color", NULL };
+	GError *e = NULL;
+	GPid pid;
+	int n = 0, logfd;
+
+	(void)manifest;
+	sandbox_dir(s->id, "", dir, sizeof(dir));
+	sandbox_dir(s->id, "run", run, sizeof(run));
+	sandbox_dir(s->id, "scratch", scratch, sizeof(scratch));
+	sandbox_dir(s->id, "log", logpath, sizeof(logpath));
+	if (g_mkdir_with_parents(run, 0700) < 0 || g_mkdir_with_parents(scratch, 0700) < 0) {
+		fprintf(stderr, "hopxd: mkdir %s: %s\n", dir, strerror(errno));
+		g_free(listen);
+		return -errno;
+	}
+	snprintf(cpus, sizeof(cpus), "%d", s->vcpu);
+	snprintf(mem, sizeof(mem), "%d", s->memory_mb);
+	snprintf(disk, sizeof(disk), "%d", s->disk_mb);
+	argv[n++] = cfg.jail;
+	argv[n++] = "--id";
+	argv[n++] = s->id;
+	argv[n++] = "--image";
+	argv[n++] = (char *)image;
+	argv[n++] = "--scratch";
+	argv[n++] = scratch;
+	argv[n++] = "--run-dir";
+	argv[n++] = run;
+	argv[n++] = "--cpus";
+	argv[n++] = cpus;
+	argv[n++] = "--memory-mib";
+	argv[n++] = mem;
+	argv[n++] = "--disk-mib";
+	argv[n++] = disk;
+	argv[n++] = "--";
+	argv[n++] = "/sbin/hopx-agent";
+	argv[n++] = "--listen";
+	argv[n++] = listen;
+	argv[n++] = "--supervisor-token";
+	argv[n++] = s->supervisor;
+	argv[n] = NULL;
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (!g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, detach, NULL, &pid, -1, logfd, logfd,
+				    &e)) {
+		fprintf(stderr, "hopxd: start %s: %s\n", cfg.jail, e->message);
+		g_error_free(e);
+		g_free(listen);
+		if (logfd >= 0)
+			close(logfd);
+		return -ENOEXEC;
+	}
+	if (logfd >= 0)
+		close(logfd);
+	g_free(listen);
+	g_child_watch_add(pid, keeper_reaped, NULL);
+	s->keeper_pid = pid;
+	s->keeper_start = proc_start_time(pid);
+	return 0;
+}
+
+static bool ns_alive(const struct sandbox *s)
+{
+	return s->keeper_pid > 0 && kill(s->keeper_pid, 0) == 0 && proc_start_time(s->keeper_pid) == s->keeper_start;
+}
+
+static int ns_pause(struct sandbox *s)
+{
+	return cg_freeze(s->id, true);
+}
+
+static int ns_resume(struct sandbox *s)
+{
+	return cg_freeze(s->id, false);
+}
+
+static int ns_stop(struct sandbox *s)
+{
+	char dir[4096], path[4096];
+	int err;
+
+	if (cg_exists(s->id))
+		cg_freeze(s->id, false); /* frozen tasks do not die */
+	if (ns_alive(s)) {
+		kill(s->keeper_pid, SIGTERM);
+		for (int i = 0; i < 300 && ns_alive(s); i++)
+			g_usleep(10000);
+	}
+	if (ns_alive(s))
+		kill(s->keeper_pid, SIGKILL);
+	err = cg_kill(s->id);
+	if (!err && cg_exists(s->id))
+		err = cg_remove(s->id);
+	/* The mounts lived in the sandbox's mount namespace: only empty directories and the log are left. */
+	for (const char *const *sub = (const char *const[]){ "run/agent.sock", "run", "scratch", "log", "", NULL }; *sub;
+	     sub++) {
+		sandbox_dir(s->id, *sub, path, sizeof(path));
+		if (**sub && strcmp(*sub, "run") && strcmp(*sub, "scratch"))
+			unlink(path);
+		else
+			rmdir(path);
+	}
+	sandbox_dir(s->id, "", dir, sizeof(dir));
+	if (access(dir, F_OK) == 0)
+		fprintf(stderr, "hopxd: %s is left behind (not empty)\n", dir);
+	return err;
+}
+
+const struct runtime rt_namespace = {
+	.name = "namespace",
+	.start = ns_start,
+	.pause = ns_pause,
+	.resume = ns_resume,
+	.stop = ns_stop,
+	.alive = ns_alive,
+};
+
+const struct runtime *runtime_get(const char *name)
+{
+	return strcmp(name, rt_namespace.name) == 0 ? &rt_namespace : NULL;
+}

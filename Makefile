@@ -38,7 +38,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent examples agent templates deps-agent clean
+.PHONY: all deps deps-test test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox vm-demo examples agent templates deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -151,7 +151,13 @@ $(DEMO_INITRD): guest/demo/init scripts/mkdemo-initrd.sh
 	scripts/mkdemo-initrd.sh $@
 
 # Boot a VM and run CMD in it (the README's first command).
-demo: all guest-kernel $(DEMO_INITRD)
+# The main job on a built-in default: hopxd starts a sandbox from the
+# code-interpreter template and runs code in it (scripts/sandbox-demo.py).
+demo: all guest-kernel $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4
+	scripts/sandbox-demo.py $(BUILD)
+
+# Boot a bare VM and run CMD in it.
+vm-demo: all guest-kernel $(DEMO_INITRD)
 	BUILD=$(BUILD) scripts/demo.sh
 
 unit-test: $(UNIT_BINS)
@@ -203,6 +209,10 @@ bench-snapshot: all $(TEST_INITRD) guest-kernel
 # hopx-agent latency on the host transport (needs root).
 bench-agent: $(BUILD)/hopx-agent
 	bench/agent.py
+
+# Sandbox create -> first result, and sandboxes per second, per runtime (needs root).
+bench-sandbox: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4
+	bench/sandbox.py
 
 clean:
 	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/templates build/libhopxvmm.a build/guest/test-* build-asan build-fuzz

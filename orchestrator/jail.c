@@ -469,8 +469,9 @@ int main(int argc, char **argv)
 	o.argv = argv + optind;
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return die("pipe", NULL), FAIL;
-	signal(SIGTERM, on_stop);
-	signal(SIGINT, on_stop);
+	/* No SA_RESTART: the wait below must see the signal. */
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_stop }, NULL);
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_stop }, NULL);
 	init = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
 			      NULL, NULL, NULL, NULL);
 	if (init < 0)

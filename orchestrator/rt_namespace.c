@@ -16,6 +16,8 @@
 #include "cgroup.h"
 #include "hopxd.h"
 
+/* PID's start time (clock ticks after boot), 0 if it is gone or a zombie
+ * (a keeper that exited waits as one until the main loop reaps it). */
 static unsigned long long proc_start_time(int pid)
 {
 	char path[64], *text = NULL, *p;
@@ -26,8 +28,8 @@ static unsigned long long proc_start_time(int pid)
 		return 0;
 	p = strrchr(text, ')'); /* the command may hold spaces and parentheses */
 	/* after ") " : state(3) ... starttime is field 22 */
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			&start) != 1)
+	if (!p || p[2] == 'Z' ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
 		start = 0;
 	g_free(text);
 	return start;
@@ -113,7 +115,7 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 
 static bool ns_alive(const struct sandbox *s)
 {
-	return s->keeper_pid > 0 && kill(s->keeper_pid, 0) == 0 && proc_start_time(s->keeper_pid) == s->keeper_start;
+	return s->keeper_pid > 0 && s->keeper_start && proc_start_time(s->keeper_pid) == s->keeper_start;
 }
 
 static int ns_pause(struct sandbox *s)

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The main job on a built-in default: start hopxd (state in a temporary
+directory, a free port), create a code-interpreter sandbox with the Python
+SDK, run code in it (a computation, then a matplotlib plot saved as a PNG
+next to this run), and clean everything up.
+usage: scripts/sandbox-demo.py [BUILD_DIR] [--code 'python code']   (needs root)"""
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "sdk/python"))
+sys.path.insert(0, os.path.join(ROOT, "tests/orchestrator"))
+from hopx import Sandbox  # noqa: E402
+from test_hopxd import Hopxd, KEY  # noqa: E402
+
+args = sys.argv[1:]
+code = "import platform, sys\nprint('hello from a hopx sandbox:', platform.node(), sys.version.split()[0])\nsum(range(10**6))"
+if "--code" in args:
+    i = args.index("--code")
+    code = args[i + 1]
+    del args[i:i + 2]
+build = os.path.abspath(args[0] if args else os.path.join(ROOT, "build"))
+d = Hopxd(build, os.environ.get("HOPX_RUNTIME", "auto"))
+d.start()
+try:
+    t0 = time.monotonic()
+    with Sandbox.create(template="code-interpreter", api_key=KEY, base_url=d.url) as sb:
+        info = sb.get_info()
+        print("sandbox %s (%s runtime) ready in %.0f ms" % (sb.sandbox_id, info.runtime, 1e3 * (time.monotonic() - t0)))
+        r = sb.run_code(code)
+        print(r.stdout, end="")
+        if r.stderr:
+            print(r.stderr, end="", file=sys.stderr)
+        if r.result is not None:
+            print("result:", r.result)
+        r = sb.run_code("import matplotlib.pyplot as plt\nplt.plot([1, 4, 2, 8])\nplt.title('plotted in a hopx sandbox')",
+                        timeout=300)
+        if r.png:
+            out = os.path.join(os.getcwd(), "sandbox-plot.png")
+            with open(out, "wb") as f:
+                f.write(r.png_bytes())
+            print("a matplotlib figure came back as a PNG: %s (%d bytes)" % (out, len(r.png_bytes())))
+finally:
+    d.cleanup()

@@ -107,8 +107,8 @@ agent: $(BUILD)/hopx-agent
 # hopx-jail confines each sandbox (namespaces, cgroups, seccomp).
 HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
 HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
-	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/templates.c orchestrator/util.c \
-	orchestrator/cgroup.c
+	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/relay.c \
+	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c
 $(BUILD)/hopxd: $(HOPXD_SRCS) $(wildcard orchestrator/*.h) | deps-agent
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HOPXD_PKGS)) $(HOPXD_SRCS) $(LDFLAGS) \

@@ -6,7 +6,7 @@ by the Python SDK, per runtime given:
   sandboxes per second: --burst creates at once from --burst threads, timed
   until all answered, then all killed.
 Writes build/bench/sandbox-<timestamp>.json. Needs root.
-usage: bench/sandbox.py [--runs N] [--burst N] [--runtime namespace]
+usage: bench/sandbox.py [--runs N] [--burst N] [--runtime namespace|vm ...]   (default: both where KVM is)
 """
 import argparse
 import concurrent.futures
@@ -27,8 +27,13 @@ import test_hopxd  # noqa: E402  (its Hopxd runner)
 
 
 def bench_runtime(runtime, runs, burst):
-    d = test_hopxd.Hopxd(os.path.join(ROOT, "build"), runtime, {"max_sandboxes": burst + 4})
+    build = os.path.join(ROOT, "build")
+    config = test_hopxd.config_for(build, runtime)
+    config["max_sandboxes"] = burst + 4
+    d = test_hopxd.Hopxd(build, runtime, config)
     d.start()
+    if runtime == "vm":
+        d.wait_templates(1800)
     kw = {"api_key": test_hopxd.KEY, "base_url": d.url}
     out = {"create_s": [], "first_run_s": [], "create_to_result_s": [], "kill_s": []}
     try:
@@ -68,7 +73,8 @@ def main():
     info = host_info()
     print("bench-sandbox: %s, %s cores; %d runs, medians; burst of %d" % (info["cpu"], info["cores"], a.runs, a.burst))
     results = {}
-    for runtime in a.runtime or ["namespace"]:
+    runtimes = a.runtime or (["namespace", "vm"] if os.access("/dev/kvm", os.W_OK) else ["namespace"])
+    for runtime in runtimes:
         r = results[runtime] = bench_runtime(runtime, a.runs, a.burst)
         med = {k: statistics.median(v) for k, v in r.items() if isinstance(v, list)}
         print("  %-10s create %6.1f ms   first run_code %6.1f ms   create->result %6.1f ms   kill %6.1f ms" %

@@ -218,8 +218,12 @@ static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path, GH
 		return;
 	}
 	if (strcmp(path, "/health") == 0) {
-		reply_json(msg, 200, json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", HOPXD_VERSION, "runtime",
-					       cfg.runtime, "sandboxes", registry_count()));
+		json_t *h = json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", HOPXD_VERSION, "runtime", cfg.runtime,
+				      "sandboxes", registry_count());
+
+		if (strcmp(cfg.runtime, "vm") == 0) /* each template's snapshot: preparing, ready or failed */
+			json_object_set_new(h, "templates", vm_templates_status());
+		reply_json(msg, 200, h);
 		return;
 	}
 	if (!api_key_ok(msg)) {

@@ -16,32 +16,39 @@
 
 #include "hopxd.h"
 
-static GHashTable *sessions; /* sandbox id -> SoupSession bound to its agent's socket */
+static GHashTable *sessions; /* agent socket path -> SoupSession bound to it */
 
-static SoupSession *session_for(const char *id)
+static SoupSession *session_at(const char *path)
 {
 	SoupSession *s;
-	char path[4096];
 	GSocketAddress *addr;
 
 	if (!sessions)
 		sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
-	s = g_hash_table_lookup(sessions, id);
+	s = g_hash_table_lookup(sessions, path);
 	if (s)
 		return s;
-	sandbox_dir(id, "run/agent.sock", path, sizeof(path));
 	addr = g_unix_socket_address_new(path);
 	s = soup_session_new_with_options("remote-connectable", addr, "max-conns-per-host", 64, "timeout", 0,
 					  "idle-timeout", 30, NULL);
 	g_object_unref(addr);
-	g_hash_table_insert(sessions, g_strdup(id), s);
+	g_hash_table_insert(sessions, g_strdup(path), s);
 	return s;
+}
+
+static SoupSession *session_for(const char *id)
+{
+	char path[4096];
+
+	return session_at(sandbox_dir(id, "run/agent.sock", path, sizeof(path)));
 }
 
 void gateway_forget(const char *id)
 {
+	char path[4096];
+
 	if (sessions)
-		g_hash_table_remove(sessions, id);
+		g_hash_table_remove(sessions, sandbox_dir(id, "run/agent.sock", path, sizeof(path)));
 }
 
 /* The sandbox a bearer token was issued for, into ID. */
@@ -88,8 +95,8 @@ static void forwarded(GObject *src, GAsyncResult *res, gpointer data)
 	const char *name, *value;
 
 	if (!body) {
-		/* Not a 5xx: the SDK would re-run the call (§4.1). */
-		reply_error(c->msg, 502, "AGENT_UNREACHABLE", "the sandbox's agent did not answer: %s", e->message);
+		/* Not a 5xx: the SDK would re-run the call (§4.1), code included. */
+		reply_error(c->msg, 424, "AGENT_UNREACHABLE", "the sandbox's agent did not answer: %s", e->message);
 		g_error_free(e);
 	} else {
 		SoupMessageHeaders *out = soup_server_message_get_response_headers(c->msg);
@@ -186,7 +193,16 @@ static void called(GObject *src, GAsyncResult *res, gpointer data)
 void agent_call(const struct sandbox *s, const char *method, const char *path, json_t *body, agent_cb cb,
 		gpointer data)
 {
-	char *url = g_strconcat("http://agent", path, NULL), *auth = g_strconcat("Bearer ", s->supervisor, NULL);
+	char sock[4096];
+
+	agent_call_at(sandbox_dir(s->id, "run/agent.sock", sock, sizeof(sock)), s->supervisor, method, path, body, cb,
+		      data);
+}
+
+void agent_call_at(const char *sock, const char *supervisor, const char *method, const char *path, json_t *body,
+		   agent_cb cb, gpointer data)
+{
+	char *url = g_strconcat("http://agent", path, NULL), *auth = g_strconcat("Bearer ", supervisor, NULL);
 	SoupMessage *m = soup_message_new(method, url);
 	struct call *c = g_new0(struct call, 1);
 
@@ -199,8 +215,9 @@ void agent_call(const struct sandbox *s, const char *method, const char *path, j
 
 		soup_message_set_request_body_from_bytes(m, "application/json", bytes);
 		g_bytes_unref(bytes);
+		json_decref(body);
 	}
-	soup_session_send_and_read_async(session_for(s->id), m, G_PRIORITY_DEFAULT, NULL, called, c);
+	soup_session_send_and_read_async(session_at(sock), m, G_PRIORITY_DEFAULT, NULL, called, c);
 	g_object_unref(m);
 	g_free(url);
 	g_free(auth);

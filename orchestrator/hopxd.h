@@ -28,7 +28,10 @@ struct config {
 	char *state_dir;
 	char *templates_dir;
 	char *jail;              /* the hopx-jail binary */
-	char *runtime;           /* "namespace" (or "vm", not yet) */
+	char *runtime;           /* "vm" or "namespace" */
+	char *vmm, *kernel;      /* the vm runtime's hopx-vmm and guest kernel */
+	char *snapshot_dir;      /* the vm runtime's template snapshots */
+	json_t *prepare;         /* templates to snapshot at start (an array), or NULL: all */
 	long long idle_timeout_s, max_lifetime_s, token_ttl_s;
 	unsigned int max_sandboxes;
 };
@@ -67,6 +70,11 @@ char *token_hash(const char *token);
 void iso_time(long long t, char *buf, size_t size);
 long long now_s(void);
 bool secret_equal(const char *a, const char *b);
+/* PID's start time in clock ticks after boot; 0 if gone or a zombie. */
+unsigned long long proc_start_time(int pid);
+/* Start ARGV in its own session, output appended to LOG_PATH, reaped by
+ * the main loop; its pid and start time. -errno (logged). */
+int spawn_detached(char **argv, char **envp, const char *log_path, int *pid, unsigned long long *start);
 
 /* api.c */
 void reply_json(SoupServerMessage *msg, unsigned int status, json_t *body);
@@ -86,6 +94,9 @@ void gateway_ws_register(SoupServer *server);
 typedef void (*agent_cb)(unsigned int status, json_t *body, gpointer data);
 void agent_call(const struct sandbox *s, const char *method, const char *path, json_t *body, agent_cb cb,
 		gpointer data);
+/* The same for an agent on socket SOCK (a template VM being prepared). BODY is taken. */
+void agent_call_at(const char *sock, const char *supervisor, const char *method, const char *path, json_t *body,
+		   agent_cb cb, gpointer data);
 void gateway_forget(const char *id);
 
 /* sandbox.c */
@@ -99,7 +110,10 @@ void sandbox_sweep(void);   /* expiry + dead keepers */
 void sandbox_recover(void); /* after a restart: adopt the live ones, clean up the rest */
 const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size);
 
-/* rt_namespace.c: the namespace runtime */
+/* The runtimes (rt_namespace.c, rt_vm.c). start may answer -EAGAIN: not
+ * yet (a template still being prepared), ask again. resume starts the
+ * sandbox again; the caller waits for its agent. adopt (may be NULL) takes
+ * back a live sandbox after a hopxd restart. */
 struct runtime {
 	const char *name;
 	int (*start)(struct sandbox *s, const char *image, json_t *template_manifest);
@@ -107,9 +121,20 @@ struct runtime {
 	int (*resume)(struct sandbox *s);
 	int (*stop)(struct sandbox *s);     /* kill and free everything */
 	bool (*alive)(const struct sandbox *s);
+	int (*adopt)(struct sandbox *s);
 };
-extern const struct runtime rt_namespace;
+extern const struct runtime rt_namespace, rt_vm;
 const struct runtime *runtime_get(const char *name);
+/* rt_vm.c: can this host run the vm runtime (KVM, hopx-vmm, the kernel)? */
+bool vm_runtime_usable(void);
+/* Start making the snapshots of the templates named in ONLY (a JSON array;
+ * anything else: all of them) in the background; their states for /health. */
+void vm_prepare_templates(json_t *only);
+json_t *vm_templates_status(void);
+/* relay.c: a Unix socket at LISTEN relayed to vsock PORT through a VMM's socket VSOCK. */
+struct relay;
+struct relay *relay_start(const char *listen_path, const char *vsock_path, unsigned int port);
+void relay_stop(struct relay *r);
 
 /* templates.c */
 json_t *templates_list(void);                   /* new reference: array of manifests */

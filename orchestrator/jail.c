@@ -2,13 +2,19 @@
  * runtime runs the agent in it; the one confinement code path for every
  * sandbox process.
  *
- *   hopx-jail --id ID --image ROOT.ext4 --scratch DIR --run-dir DIR
- *             [--cpus N] [--memory-mib N] [--pids N] [--disk-mib N] -- PROGRAM [ARG...]
+ *   hopx-jail --id ID [--image ROOT.ext4] --scratch DIR --run-dir DIR [--cpus N]
+ *             [--memory-mib N] [--pids N] [--disk-mib N] [--bind PATH] [--bind-ro PATH]
+ *             -- PROGRAM [ARG...]
+ *
+ * With --image the root is that template (the namespace runtime's agent);
+ * without, the host's programs and libraries read-only plus the --bind
+ * paths (the vm runtime's hopx-vmm: its binary, the kernel, images and
+ * snapshots read-only, the sandbox's directory and /dev/kvm).
  *
  * This process (the keeper) creates the sandbox's cgroups (cpu, memory,
  * pids, freezer: cgroup.c) and clones the sandbox's init into new mount,
  * pid, network, ipc and uts namespaces. The init builds the root in its
- * own mount namespace: the template image loop-mounted read-only under a
+ * own mount namespace: (with --image) the template image loop-mounted read-only under a
  * tmpfs overlay of --disk-mib (a copy-on-write view; every mount goes when
  * the namespace does), --run-dir bound at /run/hopx (the agent's socket),
  * fresh /proc (with /proc/sys and friends read-only or masked), /dev with
@@ -47,8 +53,17 @@
 
 #define FAIL 125
 
+#define MAX_BINDS 16
+
+struct bind {
+	const char *path;
+	bool ro;
+};
+
 struct opts {
 	const char *id, *image, *scratch, *run_dir;
+	struct bind binds[MAX_BINDS]; /* --bind/--bind-ro/--dev: host paths, at the same place inside */
+	int nbinds;
 	struct cg_limits limits;
 	unsigned long disk_mib;
 	char **argv;
@@ -223,6 +238,79 @@ static int make_proc(const char *root)
 	return 0;
 }
 
+/* Without --image (a VMM's jail): the root is the scratch tmpfs with the
+ * host's programs and libraries bound read-only. */
+static int host_root(const char *root)
+{
+	static const char *const dirs[] = { "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc" };
+	char p[4300], link[4096], name[16];
+
+	if (mount(root, root, NULL, MS_BIND, NULL) < 0) /* pivot_root wants a mount point */
+		return die("bind", root);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
+		ssize_t n;
+
+		snprintf(name, sizeof(name), "/%s", dirs[i]);
+		if (lstat(name, &st) < 0 || pj(p, sizeof(p), root, name))
+			continue;
+		if (S_ISLNK(st.st_mode)) { /* merged /usr: bin -> usr/bin */
+			n = readlink(name, link, sizeof(link) - 1);
+			if (n < 0)
+				return die("readlink", name);
+			link[n] = '\0';
+			if (symlink(link, p) < 0)
+				return die("symlink", p);
+			continue;
+		}
+		mkdir(p, 0755);
+		if (mount(name, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			return die("bind read-only", name);
+	}
+	return 0;
+}
+
+/* B->path (a file, directory or device) at the same place under ROOT. */
+static int bind_path(const char *root, const struct bind *b)
+{
+	char p[4300];
+	struct stat st;
+
+	if (stat(b->path, &st) < 0)
+		return die("bind", b->path);
+	if (pj(p, sizeof(p), root, b->path))
+		return -EIO;
+	if (S_ISDIR(st.st_mode)) {
+		char *slash = p + strlen(root);
+
+		for (char *q = strchr(slash + 1, '/'); q; q = strchr(q + 1, '/')) { /* mkdir -p */
+			*q = '\0';
+			mkdir(p, 0755);
+			*q = '/';
+		}
+		mkdir(p, 0755);
+		if (mount(b->path, p, NULL, MS_BIND, NULL) < 0)
+			return die("bind", b->path);
+		if (b->ro && mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			return die("remount read-only", p);
+		return 0;
+	}
+	for (char *q = strchr(p + strlen(root) + 1, '/'); q; q = strchr(q + 1, '/')) {
+		*q = '\0';
+		mkdir(p, 0755);
+		*q = '/';
+	}
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) { /* a device (/dev/kvm): bind_file without nodev */
+		int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+		return mount(b->path, p, NULL, MS_BIND, NULL) < 0 ? die("bind device", b->path) : 0;
+	}
+	return bind_file(b->path, p, b->ro);
+}
+
 /* The root: image (ro) + tmpfs upper, overlayed, then everything mounted into it. */
 static int make_root(const struct opts *o, char *root, size_t size)
 {
@@ -246,16 +334,21 @@ static int make_root(const struct opts *o, char *root, size_t size)
 	mkdir(upper, 0755);
 	mkdir(work, 0755);
 	mkdir(root, 0755);
-	loop = loop_attach(o->image, dev, sizeof(dev));
-	if (loop < 0)
-		return -EIO;
-	err = mount_or_die(dev, lower, "ext4", MS_RDONLY | MS_NODEV, "noload");
-	close(loop);
-	if (err)
-		return -EIO;
-	snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (mount_or_die("overlay", root, "overlay", MS_NODEV, data))
-		return -EIO;
+	if (!o->image) {
+		if (host_root(root))
+			return -EIO;
+	} else {
+		loop = loop_attach(o->image, dev, sizeof(dev));
+		if (loop < 0)
+			return -EIO;
+		err = mount_or_die(dev, lower, "ext4", MS_RDONLY | MS_NODEV, "noload");
+		close(loop);
+		if (err)
+			return -EIO;
+		snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+		if (mount_or_die("overlay", root, "overlay", MS_NODEV, data))
+			return -EIO;
+	}
 	if (pj(p, sizeof(p), root, "/run/hopx"))
 		return -EIO;
 	mkdir(p, 0755); /* run/ may not exist in a minimal image */
@@ -282,6 +375,9 @@ static int make_root(const struct opts *o, char *root, size_t size)
 	if (pj(p, sizeof(p), root, "/workspace"))
 		return -EIO;
 	mkdir(p, 0755);
+	for (int i = 0; i < o->nbinds; i++)
+		if (bind_path(root, &o->binds[i]))
+			return -EIO;
 	return 0;
 }
 
@@ -421,8 +517,11 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hopx-jail --id ID --image ROOT.ext4 --scratch DIR --run-dir DIR [--cpus N]\n"
-		   "                 [--memory-mib N] [--pids N] [--disk-mib N] -- PROGRAM [ARG...]\n");
+	fprintf(f, "usage: hopx-jail --id ID [--image ROOT.ext4] --scratch DIR --run-dir DIR [--cpus N]\n"
+		   "                 [--memory-mib N] [--pids N] [--disk-mib N] [--bind PATH] [--bind-ro PATH]\n"
+		   "                 -- PROGRAM [ARG...]\n"
+		   "Without --image the root is the host's /usr, /lib*, /bin, /sbin and /etc, read-only.\n"
+		   "--bind/--bind-ro: a host file, directory or device at the same path inside.\n");
 }
 
 static bool id_ok(const char *id)
@@ -442,6 +541,7 @@ int main(int argc, char **argv)
 		{ "scratch", required_argument, NULL, 's' }, { "run-dir", required_argument, NULL, 'r' },
 		{ "cpus", required_argument, NULL, 'c' },    { "memory-mib", required_argument, NULL, 'M' },
 		{ "pids", required_argument, NULL, 'p' },    { "disk-mib", required_argument, NULL, 'd' },
+		{ "bind", required_argument, NULL, 'b' },    { "bind-ro", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },          { 0 },
 	};
 	struct opts o = { .disk_mib = 1024, .limits = { .pids = 1024 } };
@@ -458,11 +558,19 @@ int main(int argc, char **argv)
 		case 'M': o.limits.memory = strtoull(optarg, NULL, 10) << 20; break;
 		case 'p': o.limits.pids = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'd': o.disk_mib = strtoul(optarg, NULL, 10); break;
+		case 'b':
+		case 'B':
+			if (o.nbinds == MAX_BINDS || optarg[0] != '/') {
+				fprintf(stderr, "hopx-jail: --bind: absolute paths, at most %d\n", MAX_BINDS);
+				return 2;
+			}
+			o.binds[o.nbinds++] = (struct bind){ optarg, opt == 'B' };
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!id_ok(o.id) || !o.image || !o.scratch || !o.run_dir || optind >= argc || o.disk_mib == 0) {
+	if (!id_ok(o.id) || !o.scratch || !o.run_dir || optind >= argc || o.disk_mib == 0) {
 		usage(stderr);
 		return 2;
 	}

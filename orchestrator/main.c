@@ -4,7 +4,7 @@
  *         [--state-dir DIR] [--templates-dir DIR] [--config FILE]
  *
  * The config file (JSON) may set every option and the rest: listen,
- * api_keys, runtime, state_dir, templates_dir, jail, public_url,
+ * api_keys, runtime, state_dir, templates_dir, jail, vmm, kernel, snapshot_dir, public_url,
  * idle_timeout_seconds (3600), max_lifetime_seconds (86400),
  * token_ttl_seconds (86400), max_sandboxes (64). Options override it.
  * HOPXD_API_KEY adds a key from the environment. */
@@ -30,7 +30,10 @@ static void usage(FILE *f)
 		"             [--state-dir DIR] [--templates-dir DIR] [--config FILE] [--public-url URL]\n"
 		"Serves HopX's Lifecycle API and each sandbox's Agent API (through /sandbox/ID/...).\n"
 		"Keys: --api-key, the config file's api_keys, or $HOPXD_API_KEY. The config file (JSON)\n"
-		"also takes idle_timeout_seconds, max_lifetime_seconds, token_ttl_seconds, max_sandboxes, jail.\n");
+		"also takes idle_timeout_seconds, max_lifetime_seconds, token_ttl_seconds, max_sandboxes, jail,\n"
+		"vmm, kernel, snapshot_dir and prepare_templates (the vm runtime's hopx-vmm, guest vmlinux,\n"
+		"template snapshots, and the templates to snapshot at start: default all). --runtime auto: vm where\n"
+		"/dev/kvm, hopx-vmm and the kernel are usable, else namespace.\n");
 }
 
 static char *dir_of_self(void)
@@ -104,6 +107,11 @@ static int load_config(const char *path)
 	set_str(&cfg.state_dir, json_object_get(c, "state_dir"));
 	set_str(&cfg.templates_dir, json_object_get(c, "templates_dir"));
 	set_str(&cfg.jail, json_object_get(c, "jail"));
+	set_str(&cfg.vmm, json_object_get(c, "vmm"));
+	set_str(&cfg.kernel, json_object_get(c, "kernel"));
+	set_str(&cfg.snapshot_dir, json_object_get(c, "snapshot_dir"));
+	if (json_is_array(json_object_get(c, "prepare_templates")))
+		cfg.prepare = json_incref(json_object_get(c, "prepare_templates"));
 	set_str(&cfg.public_url, json_object_get(c, "public_url"));
 	if (json_is_integer(v = json_object_get(c, "idle_timeout_seconds")))
 		cfg.idle_timeout_s = json_integer_value(v);
@@ -153,6 +161,8 @@ int main(int argc, char **argv)
 	cfg.state_dir = g_strdup("/var/lib/hopxd");
 	cfg.templates_dir = g_build_filename(self, "templates", NULL);
 	cfg.jail = g_build_filename(self, "hopx-jail", NULL);
+	cfg.vmm = g_build_filename(self, "hopx-vmm", NULL);
+	cfg.kernel = g_build_filename(self, "guest", "vmlinux", NULL);
 	cfg.idle_timeout_s = 3600;
 	cfg.max_lifetime_s = 86400;
 	cfg.token_ttl_s = 86400;
@@ -190,17 +200,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(cfg.runtime, "auto") == 0) {
-		/* The vm runtime (hopx-vmm per sandbox) is not built yet: see the README. */
 		g_free(cfg.runtime);
-		cfg.runtime = g_strdup("namespace");
-		fprintf(stderr, "hopxd: runtime: namespace (the vm runtime is not built yet)\n");
+		cfg.runtime = g_strdup(vm_runtime_usable() ? "vm" : "namespace");
+		fprintf(stderr, "hopxd: runtime: %s%s\n", cfg.runtime,
+			strcmp(cfg.runtime, "vm") ? " (no usable /dev/kvm, hopx-vmm or guest kernel for vm)" : "");
 	}
 	if (!runtime_get(cfg.runtime)) {
-		fprintf(stderr, "hopxd: --runtime %s: this hopxd has the namespace runtime only (vm is not built yet)\n",
-			cfg.runtime);
+		fprintf(stderr, "hopxd: --runtime %s: vm, namespace or auto\n", cfg.runtime);
 		return 2;
 	}
-	if (access(cfg.jail, X_OK) < 0) {
+	if (strcmp(cfg.runtime, "vm") == 0 && !vm_runtime_usable()) {
+		fprintf(stderr, "hopxd: --runtime vm needs /dev/kvm, %s and %s (set \"vmm\" and \"kernel\" in the config)\n",
+			cfg.vmm, cfg.kernel);
+		return 2;
+	}
+	if (strcmp(cfg.runtime, "namespace") == 0 && access(cfg.jail, X_OK) < 0) {
 		fprintf(stderr, "hopxd: %s: %s: build it (make hopxd) or set \"jail\" in the config\n", cfg.jail,
 			strerror(errno));
 		return 2;
@@ -213,6 +227,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hopxd: --state-dir %s: %s\n", cfg.state_dir, strerror(errno));
 		return 1;
 	}
+	if (!cfg.snapshot_dir)
+		cfg.snapshot_dir = g_build_filename(cfg.state_dir, "templates", NULL);
 	db = g_build_filename(cfg.state_dir, "hopxd.db", NULL);
 	if (registry_open(db))
 		return 1;
@@ -221,6 +237,8 @@ int main(int argc, char **argv)
 	sandbox_recover();
 	if (api_start())
 		return 1;
+	if (strcmp(cfg.runtime, "vm") == 0)
+		vm_prepare_templates(cfg.prepare);
 	loop = g_main_loop_new(NULL, FALSE);
 	g_timeout_add_seconds(1, sweep, NULL);
 	g_unix_signal_add(SIGTERM, quit, loop);

@@ -16,38 +16,6 @@
 #include "cgroup.h"
 #include "hopxd.h"
 
-/* PID's start time (clock ticks after boot), 0 if it is gone or a zombie
- * (a keeper that exited waits as one until the main loop reaps it). */
-static unsigned long long proc_start_time(int pid)
-{
-	char path[64], *text = NULL, *p;
-	unsigned long long start = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return 0;
-	p = strrchr(text, ')'); /* the command may hold spaces and parentheses */
-	/* after ") " : state(3) ... starttime is field 22 */
-	if (!p || p[2] == 'Z' ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
-		start = 0;
-	g_free(text);
-	return start;
-}
-
-static void keeper_reaped(GPid pid, gint status, gpointer data)
-{
-	(void)status;
-	(void)data;
-	g_spawn_close_pid(pid); /* the sweep notices the sandbox is gone */
-}
-
-static void detach(gpointer data)
-{
-	(void)data;
-	setsid();
-}
-
 static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 {
 	char dir[4096], run[4096], scratch[4096], logpath[4096], cpus[16], mem[16], disk[16];
@@ -55,9 +23,7 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 	char *argv[32];
 	char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
 			 "LANG=C.UTF-8", "TERM=xterm-256color", NULL };
-	GError *e = NULL;
-	GPid pid;
-	int n = 0, logfd;
+	int n = 0, err;
 
 	(void)manifest;
 	sandbox_dir(s->id, "", dir, sizeof(dir));
@@ -94,23 +60,9 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 	argv[n++] = "--supervisor-token";
 	argv[n++] = s->supervisor;
 	argv[n] = NULL;
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (!g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, detach, NULL, &pid, -1, logfd, logfd,
-				    &e)) {
-		fprintf(stderr, "hopxd: start %s: %s\n", cfg.jail, e->message);
-		g_error_free(e);
-		g_free(listen);
-		if (logfd >= 0)
-			close(logfd);
-		return -ENOEXEC;
-	}
-	if (logfd >= 0)
-		close(logfd);
+	err = spawn_detached(argv, envp, logpath, &s->keeper_pid, &s->keeper_start);
 	g_free(listen);
-	g_child_watch_add(pid, keeper_reaped, NULL);
-	s->keeper_pid = pid;
-	s->keeper_start = proc_start_time(pid);
-	return 0;
+	return err;
 }
 
 static bool ns_alive(const struct sandbox *s)
@@ -167,9 +119,6 @@ const struct runtime rt_namespace = {
 	.resume = ns_resume,
 	.stop = ns_stop,
 	.alive = ns_alive,
+	.adopt = NULL,
 };
 
-const struct runtime *runtime_get(const char *name)
-{
-	return strcmp(name, rt_namespace.name) == 0 ? &rt_namespace : NULL;
-}

@@ -94,108 +94,145 @@ void sandbox_touch(const char *id)
 	}
 }
 
-/* --- create: start, wait for the agent, set env, answer ------------------------------------ */
+/* --- waiting for a sandbox's agent: after a create (then env, then the
+ * answer) or a resume (then the answer). A create whose runtime is not
+ * ready yet (a template still being prepared) is started from here. -------- */
 
-struct creating {
+struct waiter {
 	SoupServerMessage *msg;
 	struct sandbox s;
-	json_t *env;
+	bool resume;
+	char *image;      /* create: what to start, until it is started */
+	json_t *manifest, *env;
 	gint64 deadline;
 	guint timer;
 	bool asking;
 };
 
-static void create_failed(struct creating *c, const char *why)
+static void waiter_free(struct waiter *w)
 {
-	struct sandbox s = c->s;
-
-	log_event("sandbox.create_failed", s.id, "%s", why);
-	sandbox_kill(&s, "create failed");
-	/* Not a 5xx: the SDK re-sends failed creates (§4.1, §7.4). */
-	reply_error(c->msg, 424, "SANDBOX_START_FAILED", "the sandbox did not start: %s", why);
-	soup_server_message_unpause(c->msg);
-	g_object_unref(c->msg);
-	json_decref(c->env);
-	g_free(c);
+	soup_server_message_unpause(w->msg);
+	g_object_unref(w->msg);
+	json_decref(w->env);
+	json_decref(w->manifest);
+	g_free(w->image);
+	g_free(w);
 }
 
-static void create_done(struct creating *c)
+static void wait_failed(struct waiter *w, const char *why)
 {
-	char *token = random_token("hopx_at_", 24), *hash = token_hash(token), exp[32];
+	struct sandbox s = w->s;
+
+	log_event(w->resume ? "sandbox.resume_failed" : "sandbox.create_failed", s.id, "%s", why);
+	sandbox_kill(&s, w->resume ? "resume failed" : "create failed");
+	/* Not a 5xx: the SDK re-sends failed POSTs (§4.1, §7.4). */
+	reply_error(w->msg, 424, "SANDBOX_START_FAILED", "the sandbox did not %s: %s", w->resume ? "resume" : "start", why);
+	waiter_free(w);
+}
+
+static void wait_done(struct waiter *w)
+{
+	char *token = NULL, *hash = NULL, exp[32];
 	long long expires = now_s() + cfg.token_ttl_s;
 	json_t *o;
 
-	snprintf(c->s.status, sizeof(c->s.status), "running");
-	c->s.last_active = now_s();
-	if (registry_put(&c->s) || registry_add_token(c->s.id, hash, expires)) {
-		create_failed(c, "the registry failed");
+	snprintf(w->s.status, sizeof(w->s.status), "running");
+	w->s.last_active = now_s();
+	if (!w->resume) {
+		token = random_token("hopx_at_", 24);
+		hash = token_hash(token);
+	}
+	if (registry_put(&w->s) || (hash && registry_add_token(w->s.id, hash, expires))) {
+		wait_failed(w, "the registry failed");
 		g_free(token);
 		g_free(hash);
 		return;
 	}
-	iso_time(expires, exp, sizeof(exp));
-	o = sandbox_json(&c->s);
-	json_object_set_new(o, "auth_token", json_string(token));
-	json_object_set_new(o, "token_expires_at", json_string(exp));
-	log_event("sandbox.created", c->s.id, "template %s, runtime %s", c->s.template_name, c->s.runtime);
-	reply_json(c->msg, 201, o);
-	soup_server_message_unpause(c->msg);
-	g_object_unref(c->msg);
-	json_decref(c->env);
+	o = sandbox_json(&w->s);
+	if (token) {
+		iso_time(expires, exp, sizeof(exp));
+		json_object_set_new(o, "auth_token", json_string(token));
+		json_object_set_new(o, "token_expires_at", json_string(exp));
+		log_event("sandbox.created", w->s.id, "template %s, runtime %s", w->s.template_name, w->s.runtime);
+	} else {
+		log_event("sandbox.resumed", w->s.id, "resumed");
+	}
+	reply_json(w->msg, w->resume ? 200 : 201, o);
+	waiter_free(w);
 	g_free(token);
 	g_free(hash);
-	g_free(c);
 }
 
 static void env_set(unsigned int status, json_t *body, gpointer data)
 {
-	struct creating *c = data;
+	struct waiter *w = data;
 
 	(void)body;
 	if (status != 200)
-		create_failed(c, "the agent refused the environment variables");
+		wait_failed(w, "the agent refused the environment variables");
 	else
-		create_done(c);
+		wait_done(w);
 }
-
-static gboolean poll_agent(gpointer data);
 
 static void health_answer(unsigned int status, json_t *body, gpointer data)
 {
-	struct creating *c = data;
+	struct waiter *w = data;
 
 	(void)body;
-	c->asking = false;
-	if (status != 200 && !c->timer) { /* the deadline passed while we asked */
-		create_failed(c, "its agent did not answer in time");
+	w->asking = false;
+	if (status != 200 && !w->timer) { /* the deadline passed while we asked */
+		wait_failed(w, "its agent did not answer in time");
 	} else if (status == 200) {
-		if (c->timer)
-			g_source_remove(c->timer);
-		c->timer = 0;
-		if (c->env && json_object_size(c->env))
-			agent_call(&c->s, "PUT", "/env", json_pack("{s:O}", "env_vars", c->env), env_set, c);
+		if (w->timer)
+			g_source_remove(w->timer);
+		w->timer = 0;
+		if (w->env && json_object_size(w->env))
+			agent_call(&w->s, "PUT", "/env", json_pack("{s:O}", "env_vars", w->env), env_set, w);
 		else
-			create_done(c);
+			wait_done(w);
 	}
 }
 
 static gboolean poll_agent(gpointer data)
 {
-	struct creating *c = data;
-	const struct runtime *rt = rt_of(&c->s);
+	struct waiter *w = data;
+	const struct runtime *rt = rt_of(&w->s);
 
-	if (!rt->alive(&c->s) || g_get_monotonic_time() > c->deadline) {
-		c->timer = 0;
-		if (c->asking) /* an answer is still coming: it finds the timer gone */
+	if (w->image) { /* not started yet */
+		int err = rt->start(&w->s, w->image, w->manifest);
+
+		if (err == -EAGAIN && g_get_monotonic_time() < w->deadline)
+			return G_SOURCE_CONTINUE;
+		g_free(w->image);
+		w->image = NULL;
+		if (err || registry_put(&w->s)) {
+			w->timer = 0;
+			wait_failed(w, err == -EAGAIN ? "its template was still being prepared"
+						      : "its runtime could not start it (see hopxd's log)");
 			return G_SOURCE_REMOVE;
-		create_failed(c, rt->alive(&c->s) ? "its agent did not answer in time" : "it exited at start");
+		}
+	}
+	if (!rt->alive(&w->s) || g_get_monotonic_time() > w->deadline) {
+		w->timer = 0;
+		if (w->asking) /* an answer is still coming: it finds the timer gone */
+			return G_SOURCE_REMOVE;
+		wait_failed(w, rt->alive(&w->s) ? "its agent did not answer in time" : "it exited at start");
 		return G_SOURCE_REMOVE;
 	}
-	if (!c->asking) {
-		c->asking = true;
-		agent_call(&c->s, "GET", "/health", NULL, health_answer, c);
+	if (!w->asking) {
+		w->asking = true;
+		agent_call(&w->s, "GET", "/health", NULL, health_answer, w);
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+static void wait_for_agent(struct waiter *w, SoupServerMessage *msg)
+{
+	w->msg = g_object_ref(msg);
+	soup_server_message_pause(msg);
+	/* A first create of a template on a software-KVM host boots it: minutes. */
+	w->deadline = g_get_monotonic_time() + (strcmp(w->s.runtime, "vm") == 0 ? 900 : 120) * G_USEC_PER_SEC;
+	w->timer = g_timeout_add(20, poll_agent, w);
 }
 
 static bool env_ok(json_t *env)
@@ -219,10 +256,9 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 	json_t *tid = json_object_get(body, "template_id"), *timeout = json_object_get(body, "timeout_seconds");
 	json_t *internet = json_object_get(body, "internet_access"), *env = json_object_get(body, "env_vars");
 	const struct runtime *rt = runtime_get(cfg.runtime);
-	struct creating *c;
+	struct waiter *w;
 	json_t *manifest, *res;
 	char *image, *id, *sup;
-	int err;
 
 	if (json_is_string(tid))
 		name = json_string_value(tid);
@@ -261,37 +297,33 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 		g_free(image);
 		return;
 	}
-	c = g_new0(struct creating, 1);
+	w = g_new0(struct waiter, 1);
 	id = random_token("sb_", 8);
 	sup = random_token("hopx_sv_", 24);
-	snprintf(c->s.id, sizeof(c->s.id), "%s", id);
-	snprintf(c->s.supervisor, sizeof(c->s.supervisor), "%s", sup);
+	snprintf(w->s.id, sizeof(w->s.id), "%s", id);
+	snprintf(w->s.supervisor, sizeof(w->s.supervisor), "%s", sup);
 	g_free(id);
 	g_free(sup);
-	snprintf(c->s.template_name, sizeof(c->s.template_name), "%s", name);
-	snprintf(c->s.status, sizeof(c->s.status), "creating");
-	snprintf(c->s.runtime, sizeof(c->s.runtime), "%s", rt->name);
+	snprintf(w->s.template_name, sizeof(w->s.template_name), "%s", name);
+	snprintf(w->s.status, sizeof(w->s.status), "creating");
+	snprintf(w->s.runtime, sizeof(w->s.runtime), "%s", rt->name);
 	res = json_object_get(manifest, "default_resources");
-	c->s.vcpu = (int)json_integer_value(json_object_get(res, "vcpu")) ?: 1;
-	c->s.memory_mb = (int)json_integer_value(json_object_get(res, "memory_mb")) ?: 1024;
-	c->s.disk_mb = (int)(json_integer_value(json_object_get(res, "disk_gb")) ?: 2) * 1024;
-	c->s.created_at = c->s.last_active = now_s();
-	c->s.timeout_s = timeout ? json_integer_value(timeout) : 0;
-	c->s.expires_at = c->s.created_at + (c->s.timeout_s ? MIN(c->s.timeout_s, cfg.max_lifetime_s) : cfg.max_lifetime_s);
-	c->env = env ? json_incref(env) : NULL;
-	err = registry_put(&c->s);
-	if (!err)
-		err = rt->start(&c->s, image, manifest);
-	json_decref(manifest);
-	g_free(image);
-	c->msg = g_object_ref(msg);
-	soup_server_message_pause(msg);
-	if (err || registry_put(&c->s)) {
-		create_failed(c, "its runtime could not start it (see hopxd's log)");
+	w->s.vcpu = (int)json_integer_value(json_object_get(res, "vcpu")) ?: 1;
+	w->s.memory_mb = (int)json_integer_value(json_object_get(res, "memory_mb")) ?: 1024;
+	w->s.disk_mb = (int)(json_integer_value(json_object_get(res, "disk_gb")) ?: 2) * 1024;
+	w->s.created_at = w->s.last_active = now_s();
+	w->s.timeout_s = timeout ? json_integer_value(timeout) : 0;
+	w->s.expires_at = w->s.created_at + (w->s.timeout_s ? MIN(w->s.timeout_s, cfg.max_lifetime_s) : cfg.max_lifetime_s);
+	w->env = env ? json_incref(env) : NULL;
+	w->manifest = manifest;
+	w->image = image;
+	if (registry_put(&w->s)) {
+		w->msg = g_object_ref(msg);
+		soup_server_message_pause(msg);
+		wait_failed(w, "the registry failed");
 		return;
 	}
-	c->deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
-	c->timer = g_timeout_add(20, poll_agent, c);
+	wait_for_agent(w, msg);
 }
 
 /* --- pause / resume ---------------------------------------------------------------------------- */
@@ -314,6 +346,8 @@ void sandbox_pause(SoupServerMessage *msg, struct sandbox *s)
 
 void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
 {
+	struct waiter *w;
+
 	if (strcmp(s->status, "running") == 0) {
 		reply_json(msg, 200, sandbox_json(s));
 		return;
@@ -322,11 +356,13 @@ void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
 		reply_error(msg, 409, "INVALID_STATE", "the sandbox is %s and could not be resumed", s->status);
 		return;
 	}
-	snprintf(s->status, sizeof(s->status), "running");
-	s->last_active = now_s();
+	/* Running again once its agent answers (at once after a thaw; a restored VM takes a moment). */
+	snprintf(s->status, sizeof(s->status), "resuming");
 	registry_put(s);
-	log_event("sandbox.resumed", s->id, "resumed");
-	reply_json(msg, 200, sandbox_json(s));
+	w = g_new0(struct waiter, 1);
+	w->s = *s;
+	w->resume = true;
+	wait_for_agent(w, msg);
 }
 
 /* --- the sweep and recovery ------------------------------------------------------------------- */
@@ -356,8 +392,8 @@ static void sweep_one(struct sandbox *s)
 	const struct runtime *rt = rt_of(s);
 	long long now = now_s();
 
-	if (strcmp(s->status, "creating") == 0)
-		return; /* its create call decides */
+	if (strcmp(s->status, "creating") == 0 || strcmp(s->status, "resuming") == 0)
+		return; /* its create or resume call decides */
 	if (!rt || !rt->alive(s))
 		sandbox_kill(s, "its process exited");
 	else if (now >= s->expires_at)
@@ -375,7 +411,8 @@ static void recover_one(struct sandbox *s)
 {
 	const struct runtime *rt = rt_of(s);
 
-	if (rt && rt->alive(s) && strcmp(s->status, "creating") != 0)
+	if (rt && rt->alive(s) && strcmp(s->status, "creating") != 0 && strcmp(s->status, "resuming") != 0 &&
+	    (!rt->adopt || rt->adopt(s) == 0))
 		log_event("sandbox.adopted", s->id, "still %s after the restart", s->status);
 	else
 		sandbox_kill(s, "found dead or half-created after a restart");

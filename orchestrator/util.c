@@ -1,10 +1,20 @@
 /* hopxd's small helpers: random ids and tokens, token hashes, times. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include "hopxd.h"
+
+static void reaped(GPid pid, gint status, gpointer data)
+{
+	(void)status;
+	(void)data;
+	g_spawn_close_pid(pid); /* the sweep notices the sandbox is gone */
+}
 
 char *random_token(const char *prefix, size_t bytes)
 {
@@ -47,4 +57,48 @@ bool secret_equal(const char *a, const char *b)
 	for (size_t i = 0; i < lb; i++)
 		diff |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
 	return diff == 0;
+}
+
+unsigned long long proc_start_time(int pid)
+{
+	char path[64], *text = NULL, *p;
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (pid <= 0 || !g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	p = strrchr(text, ')'); /* the command may hold spaces and parentheses */
+	/* after ") ": the state, then starttime is the 20th field on */
+	if (!p || p[2] == 'Z' ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+		start = 0;
+	g_free(text);
+	return start;
+}
+
+static void detach(gpointer data)
+{
+	(void)data;
+	setsid(); /* its own session: it outlives a hopxd restart */
+}
+
+int spawn_detached(char **argv, char **envp, const char *log_path, int *pid, unsigned long long *start)
+{
+	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	GError *e = NULL;
+	GPid p;
+
+	if (!g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, detach, NULL, &p, -1, logfd, logfd, &e)) {
+		fprintf(stderr, "hopxd: start %s: %s\n", argv[0], e->message);
+		g_error_free(e);
+		if (logfd >= 0)
+			close(logfd);
+		return -ENOEXEC;
+	}
+	if (logfd >= 0)
+		close(logfd);
+	g_child_watch_add(p, reaped, NULL);
+	*pid = p;
+	*start = proc_start_time(p);
+	return 0;
 }

@@ -3,7 +3,8 @@
 directory, a free port), create a code-interpreter sandbox with the Python
 SDK, run code in it (a computation, then a matplotlib plot saved as a PNG
 next to this run), and clean everything up.
-usage: scripts/sandbox-demo.py [BUILD_DIR] [--code 'python code']   (needs root)"""
+usage: scripts/sandbox-demo.py [BUILD_DIR] [--code 'python code']   (needs root)
+HOPX_RUNTIME=vm|namespace picks the runtime (default: hopxd's auto)."""
 import os
 import sys
 import time
@@ -12,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "sdk/python"))
 sys.path.insert(0, os.path.join(ROOT, "tests/orchestrator"))
 from hopx import Sandbox  # noqa: E402
-from test_hopxd import Hopxd, KEY  # noqa: E402
+from test_hopxd import Hopxd, KEY, config_for  # noqa: E402
 
 args = sys.argv[1:]
 code = "import platform, sys\nprint('hello from a hopx sandbox:', platform.node(), sys.version.split()[0])\nsum(range(10**6))"
@@ -21,9 +22,16 @@ if "--code" in args:
     code = args[i + 1]
     del args[i:i + 2]
 build = os.path.abspath(args[0] if args else os.path.join(ROOT, "build"))
-d = Hopxd(build, os.environ.get("HOPX_RUNTIME", "auto"))
+runtime = os.environ.get("HOPX_RUNTIME", "auto")
+d = Hopxd(build, runtime, config_for(build, "vm" if runtime == "auto" else runtime))
 d.start()
 try:
+    health = Sandbox.health_check(base_url=d.url)
+    print("hopxd is up: runtime %s" % health["runtime"])
+    if health.get("templates", {}).get("code-interpreter") == "preparing":
+        print("the vm runtime boots the template once to snapshot it (cached for this host boot; on a "
+              "software-KVM host this takes minutes)...", flush=True)
+        d.wait_templates(1800)
     t0 = time.monotonic()
     with Sandbox.create(template="code-interpreter", api_key=KEY, base_url=d.url) as sb:
         info = sb.get_info()

@@ -2,6 +2,7 @@
  *
  *   hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]
  *              [--token-file FILE] [--supervisor-token TOKEN] [--root DIR] [--no-warm]
+ *              [--overlay-root]
  *
  * As PID 1 (the /init of a sandbox VM) it first does an init's job: mounts
  * /proc, /sys, /dev, /tmp and /workspace, sets the hostname, then forks:
@@ -27,13 +28,37 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hopx-agent --listen unix:PATH|tcp:HOST:PORT|vsock:PORT --token TOKEN [--token ...]\n"
 		   "                  [--token-file FILE] [--supervisor-token TOKEN] [--root DIR] [--no-warm]\n"
+		   "                  [--overlay-root]\n"
 		   "Serves the HopX Agent API. Requests need 'Authorization: Bearer TOKEN' with one of the\n"
 		   "given tokens (GET /health excepted). --token-file FILE: one token per line; SIGHUP\n"
 		   "re-reads it and adds the new ones. --supervisor-token TOKEN: accepted everywhere, and\n"
 		   "the only token for POST /auth/tokens {\"tokens\":[...],\"replace\":false}, which adds\n"
 		   "(or replaces) the accepted tokens. --root DIR: chroot into DIR first (a template's\n"
 		   "root filesystem), after opening the listening socket. --no-warm: no warm interpreters;\n"
-		   "every /execute starts its own.\n");
+		   "every /execute starts its own. --overlay-root (as PID 1): a tmpfs overlay over a\n"
+		   "read-only root, so VMs can share one template image.\n");
+}
+
+/* --overlay-root (as PID 1 on a read-only root, e.g. a template image that
+ * many VMs share): the root becomes an overlay of itself under a tmpfs, so
+ * the sandbox can write anywhere and its writes live in its own RAM (and in
+ * its snapshots). Returns -errno; the root stays as it was on failure. */
+static int overlay_root(void)
+{
+	static const char *const dirs[] = { "/mnt/upper", "/mnt/work", "/mnt/merged" };
+
+	if (mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0) {
+		fprintf(stderr, "hopx-agent: --overlay-root: tmpfs on /mnt: %s\n", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++)
+		mkdir(dirs[i], 0755);
+	if (mount("overlay", "/mnt/merged", "overlay", 0, "lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work") < 0 ||
+	    chdir("/mnt/merged") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		fprintf(stderr, "hopx-agent: --overlay-root: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 static void init_mounts(void)
@@ -82,10 +107,11 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' }, { "token", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'f' }, { "root", required_argument, NULL, 'r' },
 		{ "supervisor-token", required_argument, NULL, 's' }, { "no-warm", no_argument, NULL, 'n' },
+		{ "overlay-root", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	const char *listen_spec = NULL, *root = "/";
-	bool warm = true;
+	bool warm = true, overlay = false;
 	GMainLoop *loop;
 	char *real_root;
 
@@ -110,6 +136,7 @@ int main(int argc, char **argv)
 			break;
 		case 'r': root = optarg; break;
 		case 'n': warm = false; break;
+		case 'o': overlay = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -123,6 +150,8 @@ int main(int argc, char **argv)
 	if (getpid() == 1) {
 		pid_t child;
 
+		if (overlay && overlay_root())
+			fprintf(stderr, "hopx-agent: serving on the read-only root\n");
 		init_mounts();
 		child = fork();
 		if (child > 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -698,7 +699,17 @@ static void send_reset_event(struct virtio_vsock *v)
 
 void virtio_vsock_restored(struct virtio_vsock *v)
 {
+	uint32_t r = 0;
+
 	v->reset_event_pending = true;
+	/* The guest may still hold streams of the snapshotted VM's host ports
+	 * (a socket it closed lingers until its close completes, and a
+	 * transport reset does not end those), and every clone of one snapshot
+	 * starts from the same state: host ports restart somewhere random in
+	 * the upper range, so a new stream never lands on one of those. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)mono_ns();
+	v->next_host_port = (1u << 30) + (r & 0x3fff0000u) + (1u << 16);
 }
 
 static void vsock_activate(struct virtio_mmio *t)

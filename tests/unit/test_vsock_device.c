@@ -364,6 +364,37 @@ static void test_host_connect(void **state)
 	close(fd);
 }
 
+/* After a restore, host ports start somewhere random past the first 65536
+ * of the range: the snapshot's guest may still hold streams of the ports the
+ * snapshotted VM used (they begin at 1 << 30), and clones share one snapshot. */
+static void test_restored_host_ports(void **state)
+{
+	struct virtio_vsock_hdr h;
+	uint32_t first;
+	int fd;
+
+	(void)state;
+	virtio_vsock_restored(&dev);
+	fd = unix_connect(uds);
+	assert_int_equal(write(fd, "CONNECT 8001\n", 13), 13);
+	assert_true(guest_recv(&h, NULL, 2000));
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+	first = h.src_port;
+	assert_true(first >= (1u << 30) + (1u << 16));
+	guest_send(VIRTIO_VSOCK_OP_RST, 8001, h.src_port, NULL, 0, 65536, 0, GUEST_CID, 0);
+	close(fd);
+	/* Another restore, another place (2^14 of them: equal by chance 1 in 16384). */
+	virtio_vsock_restored(&dev);
+	fd = unix_connect(uds);
+	assert_int_equal(write(fd, "CONNECT 8001\n", 13), 13);
+	assert_true(guest_recv(&h, NULL, 2000));
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+	assert_true(h.src_port >= (1u << 30) + (1u << 16));
+	assert_true(h.src_port != first + 1);
+	guest_send(VIRTIO_VSOCK_OP_RST, 8001, h.src_port, NULL, 0, 65536, 0, GUEST_CID, 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_guest_stream_with_credit),
 		cmocka_unit_test(test_credit_violation_resets),
 		cmocka_unit_test(test_host_connect),
+		cmocka_unit_test(test_restored_host_ports),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

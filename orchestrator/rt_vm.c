@@ -254,7 +254,8 @@ static void template_boot(struct vm_template *t, const char *image, int mem_mib)
 {
 	char *vsock = g_build_filename(t->dir, "v.sock", NULL), *api = g_build_filename(t->dir, "api.sock", NULL);
 	char *agent = g_build_filename(t->dir, "agent.sock", NULL), *console = g_build_filename(t->dir, "console.log", NULL);
-	char *sup = g_build_filename(t->dir, "supervisor", NULL), *id = g_strdup_printf("tpl-%s", t->name);
+	char *base = g_path_get_basename(t->dir); /* NAME-KEY: the jail's cgroup is this snapshot's alone */
+	char *sup = g_build_filename(t->dir, "supervisor", NULL), *id = g_strdup_printf("tpl-%s", base);
 	char *drive = g_strdup_printf("path=%s,ro", image), *vs = g_strdup_printf("cid=3,uds=%s", vsock);
 	char *mem = g_strdup_printf("%d", mem_mib);
 	char *cmdline = g_strdup_printf("console=ttyS0 reboot=k panic=-1 quiet root=/dev/vda ro init=/sbin/hopx-agent -- "
@@ -283,6 +284,7 @@ static void template_boot(struct vm_template *t, const char *image, int mem_mib)
 	g_free(agent);
 	g_free(console);
 	g_free(id);
+	g_free(base);
 	g_free(sup);
 	g_free(drive);
 	g_free(vs);

@@ -75,6 +75,9 @@ unsigned long long proc_start_time(int pid);
 /* Start ARGV in its own session, output appended to LOG_PATH, reaped by
  * the main loop; its pid and start time. -errno (logged). */
 int spawn_detached(char **argv, char **envp, const char *log_path, int *pid, unsigned long long *start);
+/* End the process PID that started at START: SIGTERM, up to WAIT_MS for it
+ * to go, then SIGKILL. Nothing if it is gone or the pid was reused. */
+void stop_process(int pid, unsigned long long start, int wait_ms);
 
 /* api.c */
 void reply_json(SoupServerMessage *msg, unsigned int status, json_t *body);
@@ -109,6 +112,8 @@ void sandbox_touch(const char *id);
 void sandbox_sweep(void);   /* expiry + dead keepers */
 void sandbox_recover(void); /* after a restart: adopt the live ones, clean up the rest */
 const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size);
+/* Remove the sandbox's files and (empty) directories SUBS, in order; failures other than ENOENT are logged. */
+void sandbox_remove(const char *id, const char *const *subs, size_t n);
 
 /* The runtimes (rt_namespace.c, rt_vm.c). start may answer -EAGAIN: not
  * yet (a template still being prepared), ask again. resume starts the

@@ -23,6 +23,7 @@ struct relay {
 struct pair {
 	GIOStream *client;
 	GSocketConnection *up;
+	unsigned int port;
 	char line[64];
 	size_t got;
 	guint timeout;
@@ -109,8 +110,7 @@ static void connected(GObject *src, GAsyncResult *res, gpointer data)
 		pair_end(p);
 		return;
 	}
-	n = snprintf(p->line, sizeof(p->line), "CONNECT %u\n", GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(p->client),
-										    "hopx-port")));
+	n = snprintf(p->line, sizeof(p->line), "CONNECT %u\n", p->port);
 	g_output_stream_write_all_async(g_io_stream_get_output_stream(G_IO_STREAM(p->up)), p->line, (gsize)n,
 					G_PRIORITY_DEFAULT, NULL, connect_sent, p);
 }
@@ -125,7 +125,7 @@ static gboolean incoming(GSocketService *service, GSocketConnection *conn, GObje
 	(void)service;
 	(void)source;
 	p->client = G_IO_STREAM(g_object_ref(conn));
-	g_object_set_data(G_OBJECT(p->client), "hopx-port", GUINT_TO_POINTER(r->port));
+	p->port = r->port;
 	/* A guest that is not listening yet may leave the VMM's answer pending: give up after 10 s. */
 	p->timeout = g_timeout_add_seconds(10, too_slow, p);
 	g_socket_client_connect_async(client, G_SOCKET_CONNECTABLE(addr), NULL, connected, p);

@@ -82,33 +82,17 @@ static int ns_resume(struct sandbox *s)
 
 static int ns_stop(struct sandbox *s)
 {
-	char dir[4096], path[4096];
+	/* The mounts lived in the sandbox's mount namespace: only empty directories and the log are left. */
+	static const char *const files[] = { "run/agent.sock", "run", "scratch", "log", "" };
 	int err;
 
 	if (cg_exists(s->id))
 		cg_freeze(s->id, false); /* frozen tasks do not die */
-	if (ns_alive(s)) {
-		kill(s->keeper_pid, SIGTERM);
-		for (int i = 0; i < 300 && ns_alive(s); i++)
-			g_usleep(10000);
-	}
-	if (ns_alive(s))
-		kill(s->keeper_pid, SIGKILL);
+	stop_process(s->keeper_pid, s->keeper_start, 3000);
 	err = cg_kill(s->id);
 	if (!err && cg_exists(s->id))
 		err = cg_remove(s->id);
-	/* The mounts lived in the sandbox's mount namespace: only empty directories and the log are left. */
-	for (const char *const *sub = (const char *const[]){ "run/agent.sock", "run", "scratch", "log", "", NULL }; *sub;
-	     sub++) {
-		sandbox_dir(s->id, *sub, path, sizeof(path));
-		if (**sub && strcmp(*sub, "run") && strcmp(*sub, "scratch"))
-			unlink(path);
-		else
-			rmdir(path);
-	}
-	sandbox_dir(s->id, "", dir, sizeof(dir));
-	if (access(dir, F_OK) == 0)
-		fprintf(stderr, "hopxd: %s is left behind (not empty)\n", dir);
+	sandbox_remove(s->id, files, G_N_ELEMENTS(files));
 	return err;
 }
 

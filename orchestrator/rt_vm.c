@@ -121,17 +121,6 @@ static int snapshot_to(const char *api_sock, const char *state, const char *mem)
 	return st2 >= 200 && st2 < 300 ? 0 : -EIO;
 }
 
-static void end_vmm(int pid, unsigned long long start)
-{
-	if (pid <= 0 || proc_start_time(pid) != start)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && proc_start_time(pid) == start; i++)
-		g_usleep(10000);
-	if (proc_start_time(pid) == start)
-		kill(pid, SIGKILL);
-}
-
 /* Start hopx-vmm with VMM_ARGV under hopx-jail (jail.c, as the namespace
  * runtime's agent): its own namespaces, a cgroup (the guest's memory plus
  * room for the VMM), seccomp, and a root of the host's libraries with only
@@ -177,7 +166,7 @@ static int spawn_vmm(const char *id, const char *dir, int vcpus, int mem_mib, co
 static void template_failed(struct vm_template *t, const char *why)
 {
 	fprintf(stderr, "hopxd: template %s: no snapshot: %s (see %s/console.log)\n", t->name, why, t->dir);
-	end_vmm(t->pid, t->pid_start);
+	stop_process(t->pid, t->pid_start, 2000);
 	relay_stop(t->relay);
 	t->relay = NULL;
 	t->st = T_FAILED;
@@ -189,7 +178,7 @@ static void template_done(struct vm_template *t)
 	int err = snapshot_to(api, t->state, t->mem);
 
 	g_free(api);
-	end_vmm(t->pid, t->pid_start);
+	stop_process(t->pid, t->pid_start, 2000);
 	relay_stop(t->relay);
 	t->relay = NULL;
 	if (err) {
@@ -418,7 +407,7 @@ static int vm_pause(struct sandbox *s)
 		vmm_api(api, "PATCH", "/vm", "{\"state\":\"Resumed\"}", &st);
 		return err;
 	}
-	end_vmm(s->keeper_pid, s->keeper_start);
+	stop_process(s->keeper_pid, s->keeper_start, 2000);
 	s->keeper_pid = 0;
 	s->keeper_start = 0;
 	return 0;
@@ -451,17 +440,11 @@ static int vm_stop(struct sandbox *s)
 {
 	static const char *const files[] = { "snap/state", "snap/mem", "snap", "run/v.sock", "run/api.sock",
 					     "run/agent.sock", "run", "scratch", "console.log", "vmm.log", "" };
-	char path[4096];
 
-	if (s->keeper_pid > 0)
-		end_vmm(s->keeper_pid, s->keeper_start);
+	stop_process(s->keeper_pid, s->keeper_start, 2000);
 	if (relays)
 		g_hash_table_remove(relays, s->id);
-	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-		sandbox_dir(s->id, files[i], path, sizeof(path));
-		if (remove(path) < 0 && errno != ENOENT)
-			fprintf(stderr, "hopxd: remove %s: %s\n", path, strerror(errno));
-	}
+	sandbox_remove(s->id, files, G_N_ELEMENTS(files));
 	return 0;
 }
 

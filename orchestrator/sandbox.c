@@ -37,6 +37,17 @@ const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size)
 	return buf;
 }
 
+void sandbox_remove(const char *id, const char *const *subs, size_t n)
+{
+	char path[4096];
+
+	for (size_t i = 0; i < n; i++) {
+		sandbox_dir(id, subs[i], path, sizeof(path));
+		if (remove(path) < 0 && errno != ENOENT)
+			fprintf(stderr, "hopxd: remove %s: %s\n", path, strerror(errno));
+	}
+}
+
 json_t *sandbox_json(const struct sandbox *s)
 {
 	char created[32], expires[32];

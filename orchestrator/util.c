@@ -1,6 +1,7 @@
 /* hopxd's small helpers: random ids and tokens, token hashes, times. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +75,17 @@ unsigned long long proc_start_time(int pid)
 		start = 0;
 	g_free(text);
 	return start;
+}
+
+void stop_process(int pid, unsigned long long start, int wait_ms)
+{
+	if (pid <= 0 || !start || proc_start_time(pid) != start)
+		return; /* gone, or the pid is someone else's now */
+	kill(pid, SIGTERM);
+	for (int i = 0; i < wait_ms / 10 && proc_start_time(pid) == start; i++)
+		g_usleep(10000);
+	if (proc_start_time(pid) == start)
+		kill(pid, SIGKILL);
 }
 
 static void detach(gpointer data)

@@ -166,23 +166,22 @@ char *timed_out_note(char *err)
 
 char *read_output(const char *path)
 {
-	char *buf = g_malloc(MAX_OUTPUT + 1);
+	GString *out = g_string_new(NULL);
 	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	size_t len = 0;
+	char chunk[65536];
 
-	while (fd >= 0 && len < MAX_OUTPUT) {
-		ssize_t n = read(fd, buf + len, MAX_OUTPUT - len);
+	while (fd >= 0 && out->len < MAX_OUTPUT) {
+		ssize_t n = read(fd, chunk, MIN(sizeof(chunk), MAX_OUTPUT - out->len));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
+		g_string_append_len(out, chunk, n);
 	}
 	if (fd >= 0)
 		close(fd);
-	buf[len] = '\0';
-	return g_realloc(buf, len + 1);
+	return g_string_free(out, FALSE);
 }
 
 json_t *result_json(int exit_code, bool timed_out, const char *out, const char *err, double seconds)

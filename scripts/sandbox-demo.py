@@ -49,5 +49,8 @@ try:
             with open(out, "wb") as f:
                 f.write(r.png_bytes())
             print("a matplotlib figure came back as a PNG: %s (%d bytes)" % (out, len(r.png_bytes())))
+        else:
+            # Known on software-KVM hosts: see the README's open bugs (hopx-agent).
+            print("the plot did not come back (exit %d): %s" % (r.exit_code, r.stderr.strip()[-300:]), file=sys.stderr)
 finally:
     d.cleanup()

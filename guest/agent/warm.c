@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gunixinputstream.h>
@@ -34,6 +35,7 @@ struct worker {
 	request_fn request;
 	char **base_env;   /* the worker's own environment (bash unsets what a request drops) */
 	GPid pid;          /* 0: not running */
+	GPid killed;       /* the last worker we killed (its end is not news) */
 	gint64 started_at; /* when it was last started (a crashing worker is not restarted in a loop) */
 	int req_fd;
 	GDataInputStream *resp;
@@ -153,8 +155,10 @@ static struct worker workers[] = {
 
 static void worker_stop(struct worker *w)
 {
-	if (w->pid > 0)
+	if (w->pid > 0) {
 		kill(-w->pid, SIGKILL);
+		w->killed = w->pid;
+	}
 	if (w->req_fd >= 0)
 		close(w->req_fd);
 	if (w->resp)
@@ -168,8 +172,11 @@ static void worker_reaped(GPid pid, gint status, gpointer data)
 {
 	struct worker *w = data;
 
-	(void)status;
 	g_spawn_close_pid(pid);
+	if (pid != w->killed && !(w->pid == pid && w->timed_out)) /* not ended by us: say how, on the console */
+		fprintf(stderr, "hopx-agent: the %s worker (pid %d) ended: %s %d\n", w->language, (int)pid,
+			WIFSIGNALED(status) ? "killed by signal" : "exit status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (w->pid == pid && !w->busy) /* died idle: started again on the next request for it */
 		worker_stop(w);
 	else if (w->pid == pid)
@@ -254,8 +261,16 @@ static void files_drop(struct worker *w)
 static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct worker *w = data;
-	char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, NULL, NULL);
+	GError *e = NULL;
+	char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, NULL, &e);
 	json_t *ans = line ? json_loads(line, 0, NULL) : NULL;
+
+	if (!line && !w->timed_out)
+		fprintf(stderr, "hopx-agent: no answer from the %s worker (pid %d, %s): %s\n", w->language, (int)w->pid,
+			w->pid > 0 && kill(w->pid, 0) == 0 ? "alive" : "gone", e ? e->message : "end of its answers");
+	else if (line && !ans)
+		fprintf(stderr, "hopx-agent: the %s worker answered %.200s\n", w->language, line);
+	g_clear_error(&e);
 	double secs = (double)(g_get_monotonic_time() - w->started) / 1e6;
 	int code = json_is_integer(json_object_get(ans, "exit_code"))
 			   ? (int)json_integer_value(json_object_get(ans, "exit_code"))

@@ -108,14 +108,14 @@ agent: $(BUILD)/hopx-agent
 HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
 HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
 	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/relay.c \
-	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c
+	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c orchestrator/egress.c
 $(BUILD)/hopxd: $(HOPXD_SRCS) $(wildcard orchestrator/*.h) | deps-agent
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HOPXD_PKGS)) $(HOPXD_SRCS) $(LDFLAGS) \
 		$(shell pkg-config --libs $(HOPXD_PKGS)) -o $@
-$(BUILD)/hopx-jail: orchestrator/jail.c orchestrator/cgroup.c orchestrator/cgroup.h
+$(BUILD)/hopx-jail: orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c orchestrator/cgroup.h orchestrator/jail_net.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) orchestrator/jail.c orchestrator/cgroup.c $(LDFLAGS) -lseccomp -o $@
+	$(CC) $(CFLAGS) orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c $(LDFLAGS) -lseccomp -o $@
 hopxd: $(BUILD)/hopxd $(BUILD)/hopx-jail
 
 # Templates (guest/templates/): root filesystems from Debian's debootstrap,

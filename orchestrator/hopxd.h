@@ -9,7 +9,8 @@
  *   gateway.c    /sandbox/{id}/... and WebSockets routed by token
  *   sandbox.c    lifecycle: create, pause, resume, kill, expiry, recovery
  *   rt_namespace.c  the namespace runtime (hopx-jail + the template's agent)
- *   templates.c  templates from their manifests (build/templates/NAME.json) */
+ *   templates.c  templates from their manifests (build/templates/NAME.json)
+ *   egress.c     the host's NAT and filter rules for internet_access */
 #ifndef HOPXD_H
 #define HOPXD_H
 
@@ -34,6 +35,7 @@ struct config {
 	json_t *prepare;         /* templates to snapshot at start (an array), or NULL: all */
 	long long idle_timeout_s, max_lifetime_s, token_ttl_s;
 	unsigned int max_sandboxes;
+	json_t *egress_deny;     /* CIDRs sandboxes with internet access may not reach, or NULL */
 };
 
 extern struct config cfg;
@@ -63,6 +65,12 @@ int registry_count(void);
 int registry_add_token(const char *id, const char *token_hash, long long expires_at);
 /* The sandbox a token (by hash) belongs to, if unexpired; -ENOENT. */
 int registry_token_sandbox(const char *token_hash, char *id, size_t size);
+
+/* egress.c: the host's rules for sandboxes with internet access (extra
+ * denied CIDRs in DENY, a JSON array or NULL); whether they are in place,
+ * and if not why. */
+void egress_setup(json_t *deny);
+bool egress_available(const char **why);
 
 /* util: ids, tokens, times */
 char *random_token(const char *prefix, size_t bytes);
@@ -103,6 +111,8 @@ void agent_call_at(const char *sock, const char *supervisor, const char *method,
 void gateway_forget(const char *id);
 
 /* sandbox.c */
+/* One JSON log line: EVENT about sandbox ID (may be NULL), and a message. */
+void log_event(const char *event, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 json_t *sandbox_json(const struct sandbox *s);
 void sandbox_create(SoupServerMessage *msg, json_t *body);
 void sandbox_pause(SoupServerMessage *msg, struct sandbox *s);

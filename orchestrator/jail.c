@@ -4,7 +4,7 @@
  *
  *   hopx-jail --id ID [--image ROOT.ext4] --scratch DIR --run-dir DIR [--cpus N]
  *             [--memory-mib N] [--pids N] [--disk-mib N] [--bind PATH] [--bind-ro PATH]
- *             -- PROGRAM [ARG...]
+ *             [--egress] [--tap NAME] -- PROGRAM [ARG...]
  *
  * With --image the root is that template (the namespace runtime's agent);
  * without, the host's programs and libraries read-only plus the --bind
@@ -22,7 +22,9 @@
  * up, and forks PROGRAM with the dangerous capabilities dropped,
  * no_new_privs and a seccomp filter (no mounts, modules, kexec, new
  * namespaces, bpf, keyrings, clock changes). The network namespace has only
- * loopback: no route out, no route to other sandboxes or to hopxd.
+ * loopback (no route out, no route to other sandboxes or to hopxd) unless
+ * --egress gives it a veth pair to the host, and --tap a VM's TAP
+ * (jail_net.c).
  *
  * The keeper waits for the init; SIGTERM/SIGINT kill the sandbox, and on
  * the way out it kills whatever is left in the cgroups and removes them.
@@ -50,6 +52,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "jail_net.h"
 
 #define FAIL 125
 
@@ -61,7 +64,8 @@ struct bind {
 };
 
 struct opts {
-	const char *id, *image, *scratch, *run_dir;
+	const char *id, *image, *scratch, *run_dir, *tap;
+	bool egress;
 	struct bind binds[MAX_BINDS]; /* --bind/--bind-ro/--dev: host paths, at the same place inside */
 	int nbinds;
 	struct cg_limits limits;
@@ -476,15 +480,34 @@ static int load_seccomp(void)
 /* The sandbox's init: PID 1 of the new namespaces. */
 static int sandbox_init(const struct opts *o, int sync_fd)
 {
-	char root[4200], c;
+	char root[4200], *resolv = NULL;
+	int32_t slot;
 	pid_t prog;
 
-	if (read(sync_fd, &c, 1) != 1) /* the keeper has put us in the cgroups */
+	/* The keeper has put us in the cgroups, and given us an egress slot or -1. */
+	if (read(sync_fd, &slot, sizeof(slot)) != sizeof(slot))
 		return FAIL;
 	close(sync_fd);
-	if (make_root(o, root, sizeof(root)) || enter_root(root) || loopback_up() ||
-	    sethostname("sandbox", 7) < 0)
+	if ((slot >= 0 || o->tap) && jail_net_inside(slot, o->tap)) /* with the host's ip and nft */
 		return FAIL;
+	if (slot >= 0 && o->image)
+		resolv = jail_net_resolv_conf(); /* the host's, before its files are out of sight */
+	if (make_root(o, root, sizeof(root)) || enter_root(root) || loopback_up() ||
+	    sethostname("sandbox", 7) < 0) {
+		free(resolv);
+		return FAIL;
+	}
+	if (resolv) {
+		int fd;
+
+		unlink("/etc/resolv.conf"); /* may be a symlink into the image's resolver */
+		fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0 || write(fd, resolv, strlen(resolv)) < 0)
+			die("write", "/etc/resolv.conf");
+		if (fd >= 0)
+			close(fd);
+		free(resolv);
+	}
 	prog = fork();
 	if (prog < 0)
 		return FAIL;
@@ -519,9 +542,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hopx-jail --id ID [--image ROOT.ext4] --scratch DIR --run-dir DIR [--cpus N]\n"
 		   "                 [--memory-mib N] [--pids N] [--disk-mib N] [--bind PATH] [--bind-ro PATH]\n"
-		   "                 -- PROGRAM [ARG...]\n"
+		   "                 [--egress] [--tap NAME] -- PROGRAM [ARG...]\n"
 		   "Without --image the root is the host's /usr, /lib*, /bin, /sbin and /etc, read-only.\n"
-		   "--bind/--bind-ro: a host file, directory or device at the same path inside.\n");
+		   "--bind/--bind-ro: a host file, directory or device at the same path inside.\n"
+		   "--egress: a way out (veth hxN on the host, eth0 inside, 10.201.0.0/16); without it\n"
+		   "the sandbox's network namespace has loopback only. --tap NAME: a TAP for a VM in\n"
+		   "the namespace, " JAIL_TAP_GATEWAY "/30 on this side (the guest is " JAIL_TAP_GUEST "),\n"
+		   "forwarded out of eth0 with --egress.\n");
 }
 
 static bool id_ok(const char *id)
@@ -542,10 +569,12 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },    { "memory-mib", required_argument, NULL, 'M' },
 		{ "pids", required_argument, NULL, 'p' },    { "disk-mib", required_argument, NULL, 'd' },
 		{ "bind", required_argument, NULL, 'b' },    { "bind-ro", required_argument, NULL, 'B' },
+		{ "egress", no_argument, NULL, 'e' },        { "tap", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },          { 0 },
 	};
 	struct opts o = { .disk_mib = 1024, .limits = { .pids = 1024 } };
 	int sync[2], status = 0, opt;
+	unsigned int slot = 0;
 	pid_t init;
 
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
@@ -566,9 +595,16 @@ int main(int argc, char **argv)
 			}
 			o.binds[o.nbinds++] = (struct bind){ optarg, opt == 'B' };
 			break;
+		case 'e': o.egress = true; break;
+		case 't': o.tap = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (o.tap && (!*o.tap || strlen(o.tap) >= IFNAMSIZ || strcmp(o.tap, "eth0") == 0 || strcmp(o.tap, "lo") == 0)) {
+		fprintf(stderr, "hopx-jail: --tap: an interface name of 1 to %d characters, not eth0 or lo\n",
+			IFNAMSIZ - 1);
+		return 2;
 	}
 	if (!id_ok(o.id) || !o.scratch || !o.run_dir || optind >= argc || o.disk_mib == 0) {
 		usage(stderr);
@@ -591,10 +627,10 @@ int main(int argc, char **argv)
 		_exit(sandbox_init(&o, sync[0]));
 	}
 	close(sync[0]);
-	if (cg_create(o.id, &o.limits, init) < 0) {
+	if (cg_create(o.id, &o.limits, init) < 0 || (o.egress && jail_net_veth(init, &slot) < 0)) {
 		kill(init, SIGKILL);
 		status = FAIL << 8;
-	} else if (write(sync[1], "g", 1) != 1) {
+	} else if (write(sync[1], &(int32_t){ o.egress ? (int32_t)slot : -1 }, sizeof(int32_t)) != sizeof(int32_t)) {
 		kill(init, SIGKILL);
 	}
 	close(sync[1]);

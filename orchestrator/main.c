@@ -110,6 +110,8 @@ static int load_config(const char *path)
 	set_str(&cfg.vmm, json_object_get(c, "vmm"));
 	set_str(&cfg.kernel, json_object_get(c, "kernel"));
 	set_str(&cfg.snapshot_dir, json_object_get(c, "snapshot_dir"));
+	if (json_is_array(json_object_get(c, "egress_deny")))
+		cfg.egress_deny = json_incref(json_object_get(c, "egress_deny"));
 	if (json_is_array(json_object_get(c, "prepare_templates")))
 		cfg.prepare = json_incref(json_object_get(c, "prepare_templates"));
 	set_str(&cfg.public_url, json_object_get(c, "public_url"));
@@ -234,6 +236,7 @@ int main(int argc, char **argv)
 		return 1;
 	g_free(db);
 	signal(SIGPIPE, SIG_IGN);
+	egress_setup(cfg.egress_deny);
 	sandbox_recover();
 	if (api_start())
 		return 1;

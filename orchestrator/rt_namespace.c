@@ -53,6 +53,8 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 	argv[n++] = mem;
 	argv[n++] = "--disk-mib";
 	argv[n++] = disk;
+	if (s->internet)
+		argv[n++] = "--egress";
 	argv[n++] = "--";
 	argv[n++] = "/sbin/hopx-agent";
 	argv[n++] = "--listen";

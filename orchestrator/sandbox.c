@@ -11,9 +11,7 @@
 
 static GHashTable *touched; /* id -> last_active written to the registry (throttles writes) */
 
-static void log_event(const char *event, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void log_event(const char *event, const char *id, const char *fmt, ...)
+void log_event(const char *event, const char *id, const char *fmt, ...)
 {
 	char ts[32], text[512];
 	va_list ap;
@@ -270,6 +268,7 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 	struct waiter *w;
 	json_t *manifest, *res;
 	char *image, *id, *sup;
+	const char *why;
 
 	if (json_is_string(tid))
 		name = json_string_value(tid);
@@ -286,9 +285,9 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 		reply_error(msg, 400, "INVALID_REQUEST", "internet_access: true or false");
 		return;
 	}
-	if (json_is_true(internet)) {
-		reply_error(msg, 400, "INTERNET_NOT_AVAILABLE",
-			    "internet_access: this hopxd gives sandboxes no route out yet; pass false");
+	if (json_is_true(internet) && !egress_available(&why)) {
+		reply_error(msg, 400, "INTERNET_NOT_AVAILABLE", "internet_access: not on this host (%s); pass false",
+			    why);
 		return;
 	}
 	if (!env_ok(env)) {
@@ -322,6 +321,7 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 	w->s.vcpu = (int)json_integer_value(json_object_get(res, "vcpu")) ?: 1;
 	w->s.memory_mb = (int)json_integer_value(json_object_get(res, "memory_mb")) ?: 1024;
 	w->s.disk_mb = (int)(json_integer_value(json_object_get(res, "disk_gb")) ?: 2) * 1024;
+	w->s.internet = json_is_true(internet);
 	w->s.created_at = w->s.last_active = now_s();
 	w->s.timeout_s = timeout ? json_integer_value(timeout) : 0;
 	w->s.expires_at = w->s.created_at + (w->s.timeout_s ? MIN(w->s.timeout_s, cfg.max_lifetime_s) : cfg.max_lifetime_s);

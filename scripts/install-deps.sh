@@ -13,8 +13,9 @@ pkgs=(
 	liburing-dev libfdt-dev libmicrohttpd-dev libjansson-dev
 	# hopx-agent: HTTP + WebSocket (libsoup 3); its host tests run it in a mount namespace
 	libsoup-3.0-dev util-linux procps python3-websocket
-	# hopxd: the registry (SQLite) and hopx-jail's seccomp filter
-	libsqlite3-dev libseccomp-dev curl
+	# hopxd: the registry (SQLite) and hopx-jail's seccomp filter; sandboxes'
+	# internet access (veth pairs, NAT and filter rules)
+	libsqlite3-dev libseccomp-dev curl iproute2 nftables
 	# templates (guest/templates/build.sh)
 	debootstrap
 	# device tests: ext4 root images, TAP devices and network namespaces

@@ -5,7 +5,8 @@
  *              [--overlay-root]
  *
  * As PID 1 (the /init of a sandbox VM) it first does an init's job: mounts
- * /proc, /sys, /dev, /tmp and /workspace, sets the hostname, then forks:
+ * /proc, /sys, /dev, /tmp and /workspace, sets the hostname, writes
+ * /etc/resolv.conf from the kernel's ip= nameserver, then forks:
  * the child serves the API, the parent stays PID 1, reaps orphans and
  * powers the VM off when the agent exits. */
 #include <errno.h>
@@ -84,6 +85,26 @@ static void init_mounts(void)
 	sethostname("sandbox", 7);
 }
 
+/* The nameserver the kernel was given (ip=...:DNS, kept in /proc/net/pnp,
+ * which is resolv.conf's format) becomes /etc/resolv.conf: the VM's NIC
+ * is configured by the kernel, and this is the one file it cannot write. */
+static void resolv_from_kernel(void)
+{
+	gchar *pnp = NULL;
+	GError *e = NULL;
+
+	if (!g_file_get_contents("/proc/net/pnp", &pnp, NULL, NULL) || !strstr(pnp, "nameserver")) {
+		g_free(pnp);
+		return;
+	}
+	unlink("/etc/resolv.conf"); /* often a symlink into a resolver's runtime directory */
+	if (!g_file_set_contents("/etc/resolv.conf", pnp, -1, &e)) {
+		fprintf(stderr, "hopx-agent: /etc/resolv.conf: %s\n", e->message);
+		g_error_free(e);
+	}
+	g_free(pnp);
+}
+
 /* PID 1: reap everything; when the agent (CHILD) exits, power off. */
 static void init_loop(pid_t child)
 {
@@ -153,6 +174,7 @@ int main(int argc, char **argv)
 		if (overlay && overlay_root())
 			fprintf(stderr, "hopx-agent: serving on the read-only root\n");
 		init_mounts();
+		resolv_from_kernel();
 		child = fork();
 		if (child > 0)
 			init_loop(child);

@@ -16,25 +16,38 @@
  * control API socket in state-dir/sandboxes/<id>/run/, and hopxd's relay
  * (relay.c) on run/agent.sock. Pause snapshots the VM into the sandbox's
  * directory and ends its VMM (the memory is freed); resume restores it.
- * The guest has no network device: no route out, none to other sandboxes.
+ * The guest's NIC is a TAP in its VMM's own network namespace (the same
+ * address in every VM), with a way out only for internet_access (jail_net.c).
  * Every VMM runs under hopx-jail (spawn_vmm), like the namespace runtime's
- * agents. */
+ * agents. Snapshots being made are flock()ed, so hopxds sharing
+ * snapshot_dir make each once; stale ones are pruned; a template with no
+ * snapshot falls back to booting each sandbox's VM cold. */
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
 #include <signal.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hopxd.h"
 
 #define AGENT_PORT 7777
+#define VM_TAP "tap0" /* in the VM's own network namespace (hopx-jail --tap): the same name in every jail */
+#define VM_GUEST_IP "172.16.0.2" /* the guest's side of it (jail_net.h) */
+#define VM_GATEWAY "172.16.0.1"
 
-enum tstate { T_NONE, T_BOOTING, T_READY, T_FAILED };
+/* T_WAITING: another hopxd holds the snapshot's lock (it is making it). */
+enum tstate { T_NONE, T_BOOTING, T_READY, T_FAILED, T_WAITING };
 
 struct vm_template {
 	char *name, *dir, *state, *mem, *supervisor;
+	char *inputs, *image; /* template_key's inputs; the image it was asked for */
+	int mem_mib, lock_fd; /* lock_fd: dir/lock, flock()ed while we make the snapshot */
 	enum tstate st;
 	int pid;
 	unsigned long long pid_start;
@@ -61,21 +74,24 @@ static char *file_key(const char *path)
 	return g_strdup_printf("%s:%lld:%lld", path, (long long)st.st_size, (long long)st.st_mtime);
 }
 
-/* What the snapshot depends on: the image, kernel and VMM, memory size, the host's boot. */
-static char *template_key(const char *image, int mem_mib)
+/* What the snapshot depends on: the image, kernel and VMM, memory size, the
+ * host's boot; that text in *INPUTS (kept beside the snapshot, for
+ * pruning), its hash returned. */
+static char *template_key(const char *image, int mem_mib, char **inputs)
 {
 	char *boot = NULL, *a = file_key(image), *b = file_key(cfg.kernel), *c = file_key(cfg.vmm);
 	char *all, *hash;
 
 	g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL);
-	all = g_strdup_printf("%s|%s|%s|%d|%s", a, b, c, mem_mib, boot ? boot : "");
+	/* "net1": the VM has a NIC on a TAP in its jail (older snapshots have none) */
+	all = g_strdup_printf("net1|%s|%s|%s|%d|%s", a, b, c, mem_mib, boot ? boot : "");
 	hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, all, -1);
 	hash[16] = '\0';
 	g_free(boot);
 	g_free(a);
 	g_free(b);
 	g_free(c);
-	g_free(all);
+	*inputs = all;
 	return hash;
 }
 
@@ -125,9 +141,11 @@ static int snapshot_to(const char *api_sock, const char *state, const char *mem)
  * runtime's agent): its own namespaces, a cgroup (the guest's memory plus
  * room for the VMM), seccomp, and a root of the host's libraries with only
  * what it needs bound in: its binary, the kernel, the template's image and
- * snapshot read-only, its own directory DIR and /dev/kvm. */
+ * snapshot read-only, its own directory DIR, /dev/kvm and /dev/net/tun. Its
+ * network namespace has the TAP VM_TAP for the guest's NIC, with a way out
+ * to the host if EGRESS (the sandbox's internet_access). */
 static int spawn_vmm(const char *id, const char *dir, int vcpus, int mem_mib, const char *image, const char *snapdir,
-		     char **vmm_argv, int *pid, unsigned long long *start)
+		     bool egress, char **vmm_argv, int *pid, unsigned long long *start)
 {
 	char *scratch = g_build_filename(dir, "scratch", NULL), *run = g_build_filename(dir, "run", NULL);
 	char *log = g_build_filename(dir, "vmm.log", NULL);
@@ -142,13 +160,16 @@ static int spawn_vmm(const char *id, const char *dir, int vcpus, int mem_mib, co
 	for (const char *const *a = (const char *const[]){ cfg.jail, "--id", id, "--scratch", scratch, "--run-dir", run,
 							   "--cpus", cpus, "--memory-mib", mem, "--disk-mib", "16",
 							   "--bind-ro", cfg.vmm, "--bind-ro", cfg.kernel, "--bind-ro",
-							   image, "--bind", dir, "--bind", "/dev/kvm", NULL };
+							   image, "--bind", dir, "--bind", "/dev/kvm", "--bind",
+							   "/dev/net/tun", "--tap", VM_TAP, NULL };
 	     *a; a++)
 		g_ptr_array_add(argv, (char *)*a);
 	if (snapdir) {
 		g_ptr_array_add(argv, "--bind-ro");
 		g_ptr_array_add(argv, (char *)snapdir);
 	}
+	if (egress)
+		g_ptr_array_add(argv, "--egress");
 	g_ptr_array_add(argv, "--");
 	for (char **a = vmm_argv; *a; a++)
 		g_ptr_array_add(argv, *a);
@@ -163,12 +184,61 @@ static int spawn_vmm(const char *id, const char *dir, int vcpus, int mem_mib, co
 
 /* --- template snapshots ------------------------------------------------------------------- */
 
+/* The host's first nameserver that a sandbox can reach (not loopback), or NULL. */
+static char *host_nameserver(void)
+{
+	char *text = NULL, **lines, *ns = NULL;
+
+	if (!g_file_get_contents("/etc/resolv.conf", &text, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l && !ns; l++) {
+		char **w = g_strsplit_set(g_strstrip(*l), " \t", -1);
+
+		if (w[0] && strcmp(w[0], "nameserver") == 0 && w[1] && strchr(w[1], '.') && !strchr(w[1], ':') &&
+		    strncmp(w[1], "127.", 4) != 0 && strlen(w[1]) <= 15)
+			ns = g_strdup(w[1]);
+		g_strfreev(w);
+	}
+	g_strfreev(lines);
+	g_free(text);
+	return ns;
+}
+
+/* flock() T's dir/lock (kept in t->lock_fd): 0, -EWOULDBLOCK if another
+ * hopxd holds it, or -errno (logged). */
+static int template_lock(struct vm_template *t)
+{
+	char *path = g_build_filename(t->dir, "lock", NULL);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), err = 0;
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = -errno;
+		if (err != -EWOULDBLOCK)
+			fprintf(stderr, "hopxd: lock %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		t->lock_fd = fd;
+	}
+	g_free(path);
+	return err;
+}
+
+static void template_unlock(struct vm_template *t)
+{
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->lock_fd = -1;
+}
+
 static void template_failed(struct vm_template *t, const char *why)
 {
 	fprintf(stderr, "hopxd: template %s: no snapshot: %s (see %s/console.log)\n", t->name, why, t->dir);
 	stop_process(t->pid, t->pid_start, 2000);
 	relay_stop(t->relay);
 	t->relay = NULL;
+	template_unlock(t);
 	t->st = T_FAILED;
 }
 
@@ -185,6 +255,7 @@ static void template_done(struct vm_template *t)
 		template_failed(t, "the snapshot failed");
 		return;
 	}
+	template_unlock(t);
 	t->st = T_READY;
 	fprintf(stderr, "hopxd: template %s: booted and snapshotted in %s\n", t->name, t->dir);
 }
@@ -201,7 +272,12 @@ static void template_answer(unsigned int status, json_t *body, gpointer data)
 	} else if (t->step > 0) {
 		/* bash must work; python only where the template has it */
 		if (status != 200 || (t->step == 2 && !json_is_true(json_object_get(body, "success")))) {
-			template_failed(t, "the agent could not run code");
+			char *why = g_strdup_printf("the agent could not run %s: HTTP %u, stderr: %.300s",
+						    t->step == 1 ? "python" : "bash", status,
+						    json_string_value(json_object_get(body, "stderr")) ?: "");
+
+			template_failed(t, why);
+			g_free(why);
 			return;
 		}
 		if (++t->step == 3)
@@ -239,24 +315,46 @@ static gboolean template_poll(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* hopx-vmm run's arguments: our kernel on IMAGE (read-only, shared) with
+ * the agent as /init on a tmpfs overlay, answering SUPERVISOR on vsock
+ * AGENT_PORT through VSOCK; the NIC on VM_TAP with the same address in
+ * every VM (each has its own TAP in its own namespace). g_strfreev it. */
+static char **boot_argv(const char *image, int mem_mib, const char *vsock, const char *api, const char *console,
+			const char *supervisor)
+{
+	char *dns = host_nameserver();
+	char *cmdline = g_strdup_printf("console=ttyS0 reboot=k panic=-1 quiet root=/dev/vda ro "
+					"ip=%s::%s:255.255.255.252::eth0:off:%s init=/sbin/hopx-agent -- "
+					"--listen vsock:%d --supervisor-token %s --overlay-root",
+					VM_GUEST_IP, VM_GATEWAY, dns ? dns : "", AGENT_PORT, supervisor);
+	char *mem = g_strdup_printf("%d", mem_mib), *drive = g_strdup_printf("path=%s,ro", image);
+	char *vs = g_strdup_printf("cid=3,uds=%s", vsock);
+	char *argv[] = { cfg.vmm, "run", "--kernel", cfg.kernel, "--mem-mib", mem, "--drive", drive, "--vsock", vs,
+			 "--net", "tap=" VM_TAP, "--api-sock", (char *)api, "--console", (char *)console, "--cmdline",
+			 cmdline, NULL };
+	char **out = g_strdupv(argv);
+
+	g_free(mem);
+	g_free(drive);
+	g_free(vs);
+	g_free(cmdline);
+	g_free(dns);
+	return out;
+}
+
 static void template_boot(struct vm_template *t, const char *image, int mem_mib)
 {
 	char *vsock = g_build_filename(t->dir, "v.sock", NULL), *api = g_build_filename(t->dir, "api.sock", NULL);
 	char *agent = g_build_filename(t->dir, "agent.sock", NULL), *console = g_build_filename(t->dir, "console.log", NULL);
 	char *base = g_path_get_basename(t->dir); /* NAME-KEY: the jail's cgroup is this snapshot's alone */
 	char *sup = g_build_filename(t->dir, "supervisor", NULL), *id = g_strdup_printf("tpl-%s", base);
-	char *drive = g_strdup_printf("path=%s,ro", image), *vs = g_strdup_printf("cid=3,uds=%s", vsock);
-	char *mem = g_strdup_printf("%d", mem_mib);
-	char *cmdline = g_strdup_printf("console=ttyS0 reboot=k panic=-1 quiet root=/dev/vda ro init=/sbin/hopx-agent -- "
-					"--listen vsock:%d --supervisor-token %s --overlay-root",
-					AGENT_PORT, t->supervisor);
-	char *argv[] = { cfg.vmm, "run", "--kernel", cfg.kernel, "--mem-mib", mem, "--drive", drive, "--vsock", vs,
-			 "--api-sock", api, "--console", console, "--cmdline", cmdline, NULL };
+	char **argv = boot_argv(image, mem_mib, vsock, api, console, t->supervisor);
 
 	unlink(vsock);
 	unlink(api);
 	if (!g_file_set_contents(sup, t->supervisor, -1, NULL) || chmod(sup, 0600) < 0 ||
-	    spawn_vmm(id, t->dir, 1, mem_mib, image, NULL, argv, &t->pid, &t->pid_start)) {
+	    spawn_vmm(id, t->dir, 1, mem_mib, image, NULL, false, argv, &t->pid, &t->pid_start)) {
+		template_unlock(t);
 		t->st = T_FAILED;
 	} else {
 		t->relay = relay_start(agent, vsock, AGENT_PORT);
@@ -266,8 +364,11 @@ static void template_boot(struct vm_template *t, const char *image, int mem_mib)
 		if (t->st == T_BOOTING) {
 			fprintf(stderr, "hopxd: template %s: booting it once for its snapshot (%s)\n", t->name, t->dir);
 			g_timeout_add(500, template_poll, t);
+		} else {
+			template_unlock(t);
 		}
 	}
+	g_strfreev(argv);
 	g_free(vsock);
 	g_free(api);
 	g_free(agent);
@@ -275,25 +376,60 @@ static void template_boot(struct vm_template *t, const char *image, int mem_mib)
 	g_free(id);
 	g_free(base);
 	g_free(sup);
-	g_free(drive);
-	g_free(vs);
-	g_free(mem);
-	g_free(cmdline);
+}
+
+/* Take over template T: a snapshot there (ready), or make it. Called with
+ * its lock held, which template_boot keeps until the snapshot is done. */
+static void template_take(struct vm_template *t)
+{
+	char *sup = g_build_filename(t->dir, "supervisor", NULL);
+
+	g_free(t->supervisor);
+	t->supervisor = NULL;
+	if (g_file_test(t->state, G_FILE_TEST_EXISTS) && g_file_test(t->mem, G_FILE_TEST_EXISTS) &&
+	    g_file_get_contents(sup, &t->supervisor, NULL, NULL)) {
+		template_unlock(t);
+		t->st = T_READY;
+		fprintf(stderr, "hopxd: template %s: using the snapshot in %s\n", t->name, t->dir);
+	} else {
+		char *inputs = g_build_filename(t->dir, "inputs", NULL);
+
+		g_file_set_contents(inputs, t->inputs, -1, NULL);
+		g_free(inputs);
+		t->supervisor = random_token("hopx_sv_", 24);
+		template_boot(t, t->image, t->mem_mib);
+	}
+	g_free(sup);
+}
+
+/* Another hopxd is making this snapshot: wait for its lock, then take over. */
+static gboolean template_wait(gpointer data)
+{
+	struct vm_template *t = data;
+
+	if (template_lock(t) == -EWOULDBLOCK)
+		return G_SOURCE_CONTINUE;
+	if (t->lock_fd < 0) {
+		t->st = T_FAILED;
+		return G_SOURCE_REMOVE;
+	}
+	template_take(t);
+	return G_SOURCE_REMOVE;
 }
 
 /* The template's snapshot: ready, or being made (started here if need be). */
 static struct vm_template *template_get(const char *name, const char *image, int mem_mib)
 {
 	struct vm_template *t;
-	char *key, *base;
+	char *key, *base, *inputs;
 
 	if (!templates)
 		templates = g_hash_table_new(g_str_hash, g_str_equal);
 	t = g_hash_table_lookup(templates, name);
-	key = template_key(image, mem_mib);
+	key = template_key(image, mem_mib, &inputs);
 	base = g_strdup_printf("%s/%s-%s", cfg.snapshot_dir, name, key);
 	g_free(key);
-	if (t && strcmp(t->dir, base) != 0 && t->st != T_BOOTING) { /* its image, kernel or VMM changed */
+	if (t && strcmp(t->dir, base) != 0 && t->st != T_BOOTING && t->st != T_WAITING) { /* an input changed */
 		g_hash_table_remove(templates, name);
 		t = NULL; /* the old one is kept for the sandboxes restored from it */
 	}
@@ -303,24 +439,30 @@ static struct vm_template *template_get(const char *name, const char *image, int
 		t->dir = g_strdup(base);
 		t->state = g_build_filename(base, "state", NULL);
 		t->mem = g_build_filename(base, "mem", NULL);
+		t->inputs = g_strdup(inputs);
+		t->lock_fd = -1;
 		g_hash_table_insert(templates, t->name, t);
 	}
+	g_free(inputs);
 	g_free(base);
 	if (t->st == T_NONE) {
-		char *sup = g_build_filename(t->dir, "supervisor", NULL);
+		int err = g_mkdir_with_parents(t->dir, 0700) < 0 ? -errno : template_lock(t);
 
-		g_free(t->supervisor);
-		t->supervisor = NULL;
-		if (g_file_test(t->state, G_FILE_TEST_EXISTS) && g_file_test(t->mem, G_FILE_TEST_EXISTS) &&
-		    g_file_get_contents(sup, &t->supervisor, NULL, NULL)) {
-			t->st = T_READY;
-		} else if (g_mkdir_with_parents(t->dir, 0700) == 0) {
-			t->supervisor = random_token("hopx_sv_", 24);
-			template_boot(t, image, mem_mib);
-		} else {
+		g_free(t->image);
+		t->image = g_strdup(image);
+		t->mem_mib = mem_mib;
+		if (err == -EWOULDBLOCK) {
+			fprintf(stderr, "hopxd: template %s: another hopxd is making its snapshot in %s: waiting\n",
+				t->name, t->dir);
+			t->st = T_WAITING;
+			g_timeout_add(1000, template_wait, t);
+		} else if (err) {
+			fprintf(stderr, "hopxd: template %s: %s: %s: sandboxes boot cold\n", t->name, t->dir,
+				strerror(-err));
 			t->st = T_FAILED;
+		} else {
+			template_take(t);
 		}
-		g_free(sup);
 	}
 	return t;
 }
@@ -342,7 +484,34 @@ static int restore(struct sandbox *s, const char *state, const char *mem, const 
 		return -errno;
 	unlink(vsock);
 	unlink(api);
-	return spawn_vmm(s->id, dir, s->vcpu, s->memory_mb, image, snapdir, argv, &s->keeper_pid, &s->keeper_start);
+	return spawn_vmm(s->id, dir, s->vcpu, s->memory_mb, image, snapdir, s->internet, argv, &s->keeper_pid,
+			 &s->keeper_start);
+}
+
+/* The fallback when the template has no snapshot: boot the sandbox's own
+ * VM from the kernel (minutes on software-KVM hosts, where the create
+ * waits for it; well under a second of kernel time on hardware KVM). */
+static int cold_boot(struct sandbox *s, const char *image)
+{
+	char run[4096], vsock[4096], api[4096], console[4096], dir[4096];
+	char **argv;
+	int err;
+
+	sandbox_dir(s->id, "run", run, sizeof(run));
+	sandbox_dir(s->id, "run/v.sock", vsock, sizeof(vsock));
+	sandbox_dir(s->id, "run/api.sock", api, sizeof(api));
+	sandbox_dir(s->id, "console.log", console, sizeof(console));
+	sandbox_dir(s->id, "", dir, sizeof(dir));
+	if (g_mkdir_with_parents(run, 0700) < 0)
+		return -errno;
+	unlink(vsock);
+	unlink(api);
+	log_event("sandbox.cold_boot", s->id, "template %s has no snapshot: booting its own VM", s->template_name);
+	argv = boot_argv(image, s->memory_mb, vsock, api, console, s->supervisor);
+	err = spawn_vmm(s->id, dir, s->vcpu, s->memory_mb, image, NULL, s->internet, argv, &s->keeper_pid,
+			&s->keeper_start);
+	g_strfreev(argv);
+	return err;
 }
 
 static int relay_for(struct sandbox *s)
@@ -371,13 +540,15 @@ static int vm_start(struct sandbox *s, const char *image, json_t *manifest)
 	int err;
 
 	(void)manifest;
-	if (t->st == T_BOOTING)
+	if (t->st == T_BOOTING || t->st == T_WAITING)
 		return -EAGAIN;
-	if (t->st != T_READY)
-		return -EIO;
-	snprintf(s->supervisor, sizeof(s->supervisor), "%s", t->supervisor); /* the agent in the snapshot has it */
 	err = relay_for(s);
-	return err ?: restore(s, t->state, t->mem, image, t->dir);
+	if (err)
+		return err;
+	if (t->st != T_READY) /* no snapshot to restore: this sandbox boots on its own */
+		return cold_boot(s, image);
+	snprintf(s->supervisor, sizeof(s->supervisor), "%s", t->supervisor); /* the agent in the snapshot has it */
+	return restore(s, t->state, t->mem, image, t->dir);
 }
 
 static bool vm_alive(const struct sandbox *s)
@@ -436,11 +607,29 @@ static int vm_resume(struct sandbox *s)
 	return err;
 }
 
+/* The last lines of sandbox S's log NAME, into hopxd's log. */
+static void log_tail(const struct sandbox *s, const char *name)
+{
+	char path[4096], *text = NULL;
+	gsize len = 0;
+
+	sandbox_dir(s->id, name, path, sizeof(path));
+	if (g_file_get_contents(path, &text, &len, NULL) && len) {
+		const char *tail = len > 1500 ? text + len - 1500 : text;
+
+		fprintf(stderr, "hopxd: sandbox %s ended by itself; the end of its %s:\n%s%s", s->id, name, tail,
+			text[len - 1] == '\n' ? "" : "\n");
+	}
+	g_free(text);
+}
+
 static int vm_stop(struct sandbox *s)
 {
 	static const char *const files[] = { "snap/state", "snap/mem", "snap", "run/v.sock", "run/api.sock",
 					     "run/agent.sock", "run", "scratch", "console.log", "vmm.log", "" };
 
+	if (strcmp(s->status, "running") == 0 && !vm_alive(s)) /* it died: say how before its files go */
+		log_tail(s, "vmm.log");
 	stop_process(s->keeper_pid, s->keeper_start, 2000);
 	if (relays)
 		g_hash_table_remove(relays, s->id);
@@ -470,8 +659,84 @@ const struct runtime *runtime_get(const char *name)
 	return strcmp(name, rt_namespace.name) == 0 ? &rt_namespace : NULL;
 }
 
+/* Are INPUTS (a template_key text) still those of today's files and boot? */
+static bool inputs_current(const char *inputs)
+{
+	char **f = g_strsplit(inputs, "|", -1), *boot = NULL;
+	bool ok = g_strv_length(f) == 6 && strcmp(f[0], "net1") == 0;
+
+	for (int i = 1; ok && i <= 3; i++) { /* PATH:SIZE:MTIME, as file_key writes it */
+		char *end = strrchr(f[i], ':'), *now;
+
+		end = end ? g_strrstr_len(f[i], end - f[i], ":") : NULL;
+		if (!end) {
+			ok = false;
+			break;
+		}
+		*end = '\0';
+		now = file_key(f[i]);
+		*end = ':';
+		ok = strcmp(now, f[i]) == 0;
+		g_free(now);
+	}
+	if (ok)
+		ok = g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL) && strcmp(boot, f[5]) == 0;
+	g_free(boot);
+	g_strfreev(f);
+	return ok;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
+		fprintf(stderr, "hopxd: remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* Remove the template snapshots no VM can use any more: one of their inputs
+ * (image, kernel, VMM, host boot) changed since they were made. A snapshot
+ * another hopxd is making (locked) is left alone; so are directories that
+ * are not snapshots. Snapshots older hopxds left without an inputs file go
+ * after a day. Running sandboxes are not affected: their VMM has mapped
+ * the memory file. */
+static gboolean prune_snapshots(gpointer data)
+{
+	GDir *d = g_dir_open(cfg.snapshot_dir, 0, NULL);
+	const char *name;
+
+	(void)data;
+	while (d && (name = g_dir_read_name(d))) {
+		char *dir = g_build_filename(cfg.snapshot_dir, name, NULL), *inputs = g_build_filename(dir, "inputs", NULL);
+		char *state = g_build_filename(dir, "state", NULL), *text = NULL;
+		struct vm_template probe = { .dir = dir, .lock_fd = -1 };
+		struct stat st;
+		bool stale;
+
+		if (g_file_get_contents(inputs, &text, NULL, NULL))
+			stale = !inputs_current(text);
+		else
+			stale = stat(state, &st) == 0 && st.st_mtime < time(NULL) - 86400;
+		if (stale && template_lock(&probe) == 0) {
+			fprintf(stderr, "hopxd: removing the stale template snapshot %s\n", dir);
+			nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			template_unlock(&probe);
+		}
+		g_free(text);
+		g_free(state);
+		g_free(inputs);
+		g_free(dir);
+	}
+	if (d)
+		g_dir_close(d);
+	return G_SOURCE_CONTINUE;
+}
+
 void vm_prepare_templates(json_t *only)
 {
+	prune_snapshots(NULL);
+	g_timeout_add_seconds(3600, prune_snapshots, NULL);
 	json_t *list = templates_list(), *t, *n;
 	size_t i, k;
 
@@ -496,7 +761,7 @@ void vm_prepare_templates(json_t *only)
 
 json_t *vm_templates_status(void)
 {
-	static const char *const names[] = { "none", "preparing", "ready", "failed" };
+	static const char *const names[] = { "none", "preparing", "ready", "failed", "preparing" };
 	json_t *o = json_object();
 	GHashTableIter it;
 	gpointer k, v;

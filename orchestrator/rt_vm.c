@@ -469,23 +469,35 @@ static struct vm_template *template_get(const char *name, const char *image, int
 
 /* --- sandboxes ------------------------------------------------------------------------------- */
 
+/* Where sandbox S's VMM keeps its sockets and logs. */
+struct vm_paths {
+	char run[4096], vsock[4096], api[4096], console[4096], dir[4096];
+};
+
+/* Fill P for S, make its run/ directory and clear old sockets there. -errno. */
+static int vm_paths(const struct sandbox *s, struct vm_paths *p)
+{
+	sandbox_dir(s->id, "run", p->run, sizeof(p->run));
+	sandbox_dir(s->id, "run/v.sock", p->vsock, sizeof(p->vsock));
+	sandbox_dir(s->id, "run/api.sock", p->api, sizeof(p->api));
+	sandbox_dir(s->id, "console.log", p->console, sizeof(p->console));
+	sandbox_dir(s->id, "", p->dir, sizeof(p->dir));
+	if (g_mkdir_with_parents(p->run, 0700) < 0)
+		return -errno;
+	unlink(p->vsock);
+	unlink(p->api);
+	return 0;
+}
+
 static int restore(struct sandbox *s, const char *state, const char *mem, const char *image, const char *snapdir)
 {
-	char run[4096], vsock[4096], api[4096], console[4096], dir[4096];
-	char *argv[] = { cfg.vmm, "restore", "--state", (char *)state, "--mem", (char *)mem, "--vsock-uds", vsock,
-			 "--api-sock", api, "--console", console, NULL };
+	struct vm_paths p;
+	char *argv[] = { cfg.vmm, "restore", "--state", (char *)state, "--mem", (char *)mem, "--vsock-uds", p.vsock,
+			 "--api-sock", p.api, "--console", p.console, NULL };
+	int err = vm_paths(s, &p);
 
-	sandbox_dir(s->id, "run", run, sizeof(run));
-	sandbox_dir(s->id, "run/v.sock", vsock, sizeof(vsock));
-	sandbox_dir(s->id, "run/api.sock", api, sizeof(api));
-	sandbox_dir(s->id, "console.log", console, sizeof(console));
-	sandbox_dir(s->id, "", dir, sizeof(dir));
-	if (g_mkdir_with_parents(run, 0700) < 0)
-		return -errno;
-	unlink(vsock);
-	unlink(api);
-	return spawn_vmm(s->id, dir, s->vcpu, s->memory_mb, image, snapdir, s->internet, argv, &s->keeper_pid,
-			 &s->keeper_start);
+	return err ?: spawn_vmm(s->id, p.dir, s->vcpu, s->memory_mb, image, snapdir, s->internet, argv,
+				&s->keeper_pid, &s->keeper_start);
 }
 
 /* The fallback when the template has no snapshot: boot the sandbox's own
@@ -493,22 +505,15 @@ static int restore(struct sandbox *s, const char *state, const char *mem, const 
  * waits for it; well under a second of kernel time on hardware KVM). */
 static int cold_boot(struct sandbox *s, const char *image)
 {
-	char run[4096], vsock[4096], api[4096], console[4096], dir[4096];
+	struct vm_paths p;
 	char **argv;
-	int err;
+	int err = vm_paths(s, &p);
 
-	sandbox_dir(s->id, "run", run, sizeof(run));
-	sandbox_dir(s->id, "run/v.sock", vsock, sizeof(vsock));
-	sandbox_dir(s->id, "run/api.sock", api, sizeof(api));
-	sandbox_dir(s->id, "console.log", console, sizeof(console));
-	sandbox_dir(s->id, "", dir, sizeof(dir));
-	if (g_mkdir_with_parents(run, 0700) < 0)
-		return -errno;
-	unlink(vsock);
-	unlink(api);
+	if (err)
+		return err;
 	log_event("sandbox.cold_boot", s->id, "template %s has no snapshot: booting its own VM", s->template_name);
-	argv = boot_argv(image, s->memory_mb, vsock, api, console, s->supervisor);
-	err = spawn_vmm(s->id, dir, s->vcpu, s->memory_mb, image, NULL, s->internet, argv, &s->keeper_pid,
+	argv = boot_argv(image, s->memory_mb, p.vsock, p.api, p.console, s->supervisor);
+	err = spawn_vmm(s->id, p.dir, s->vcpu, s->memory_mb, image, NULL, s->internet, argv, &s->keeper_pid,
 			&s->keeper_start);
 	g_strfreev(argv);
 	return err;

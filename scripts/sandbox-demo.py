@@ -42,8 +42,15 @@ try:
             print(r.stderr, end="", file=sys.stderr)
         if r.result is not None:
             print("result:", r.result)
-        r = sb.run_code("import matplotlib.pyplot as plt\nplt.plot([1, 4, 2, 8])\nplt.title('plotted in a hopx sandbox')",
-                        timeout=300)
+        plot = "import matplotlib.pyplot as plt\nplt.plot([1, 4, 2, 8])\nplt.title('plotted in a hopx sandbox')"
+        for attempt in range(3):
+            r = sb.run_code(plot, timeout=300)
+            if r.png or "worker died" not in r.stderr:
+                break
+            # Known in VMs on software-KVM hosts (README, hopx-agent's open bugs):
+            # the run is lost, and a new worker takes the next one.
+            print("the python worker died importing matplotlib (a known bug in VMs here): running it again",
+                  file=sys.stderr)
         if r.png:
             out = os.path.join(os.getcwd(), "sandbox-plot.png")
             with open(out, "wb") as f:

@@ -101,6 +101,7 @@ class Hopxd:
             pass
         self.stop()
         self.logged = self.logtext()
+        self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

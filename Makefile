@@ -18,7 +18,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := \
-	vmm/log.c vmm/memory.c vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
+	lib/log.c lib/memory.c lib/clock.c \
+	vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
 	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c vmm/fc_config.c vmm/api.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c boot/cmdline.c \

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/log.h"
-#include "../vmm/memory.h"
-#include "../vmm/util.h"
+#include "../lib/log.h"
+#include "../lib/memory.h"
+#include "../lib/util.h"
 #include "decompress.h"
 #include "kernel.h"
-#include "layout.h"
+#include "../lib/layout.h"
 
 #define SETUP_HEADER_OFFSET 0x1f1
 #define BOOT_FLAG_MAGIC 0xaa55

@@ -10,7 +10,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 enum payload_format payload_detect(const uint8_t *p, size_t len)
 {

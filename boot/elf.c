@@ -7,11 +7,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/log.h"
-#include "../vmm/memory.h"
-#include "../vmm/util.h"
+#include "../lib/log.h"
+#include "../lib/memory.h"
+#include "../lib/util.h"
 #include "kernel.h"
-#include "layout.h"
+#include "../lib/layout.h"
 
 bool is_elf(const uint8_t *file, size_t size)
 {

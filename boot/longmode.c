@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/memory.h"
-#include "layout.h"
+#include "../lib/memory.h"
+#include "../lib/layout.h"
 
 #define X86_CR0_PE 0x1ULL
 #define X86_CR0_ET 0x10ULL

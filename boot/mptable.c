@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/log.h"
-#include "../vmm/memory.h"
-#include "layout.h"
+#include "../lib/log.h"
+#include "../lib/memory.h"
+#include "../lib/layout.h"
 
 struct mpf_intel {
 	char signature[4];

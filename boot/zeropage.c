@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../vmm/log.h"
-#include "../vmm/memory.h"
-#include "../vmm/util.h"
+#include "../lib/log.h"
+#include "../lib/memory.h"
+#include "../lib/util.h"
 #include "kernel.h"
-#include "layout.h"
+#include "../lib/layout.h"
 
 #define E820_RAM 1
 #define E820_RESERVED 2

@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 int devloop_init(struct devloop *l, const char *name, unsigned int entries)
 {

@@ -13,6 +13,8 @@
 
 #include <liburing.h>
 
+#include "../lib/util.h"
+
 struct devloop_op;
 typedef void (*devloop_fn)(struct devloop_op *op, int res, uint32_t cqe_flags);
 
@@ -36,9 +38,6 @@ struct devloop {
 	void *ctx;
 };
 
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#endif
 
 int devloop_init(struct devloop *l, const char *name, unsigned int entries);
 /* A free SQE (submitting queued ones first if the ring is full), or NULL. */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 int disk_open(struct disk *d, const char *path, bool read_only, bool direct)
 {

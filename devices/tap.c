@@ -11,7 +11,7 @@
 
 #include <linux/if_tun.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 int tap_open(const char *name)
 {

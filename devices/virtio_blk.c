@@ -9,7 +9,7 @@
 
 #include <linux/virtio_ids.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 struct blk_req {
 	struct devloop_op op;

@@ -17,7 +17,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
 #define VIRTIO_MMIO_VERSION_MODERN 2

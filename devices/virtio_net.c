@@ -11,7 +11,7 @@
 
 #include <linux/virtio_ids.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 #include "tap.h"
 
 #define RXQ 0

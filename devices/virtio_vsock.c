@@ -20,7 +20,8 @@
 
 #include <linux/virtio_ids.h>
 
-#include "../vmm/log.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -31,13 +32,6 @@
 static void rx_pump(struct virtio_vsock *v);
 static void send_reset_event(struct virtio_vsock *v);
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* --- streams ----------------------------------------------------------------- */
 
@@ -492,7 +486,7 @@ static bool conn_control(struct virtio_vsock *v, struct vsock_conn *c, struct vi
 		h->flags = c->shutdown_flags;
 		if (c->shutdown_flags & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 			c->state = VC_CLOSING;
-			c->closing_since_ns = mono_ns();
+			c->closing_since_ns = now_ns();
 		}
 	} else {
 		c->pending &= ~VC_PEND_CREDIT;
@@ -641,7 +635,7 @@ static void timer_arm(struct virtio_vsock *v)
 static void timer_done(struct devloop_op *op, int res, uint32_t flags)
 {
 	struct virtio_vsock *v = container_of(op, struct virtio_vsock, timer_op);
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns();
 
 	(void)res;
 	(void)flags;
@@ -708,7 +702,7 @@ void virtio_vsock_restored(struct virtio_vsock *v)
 	 * starts from the same state: host ports restart somewhere random in
 	 * the upper range, so a new stream never lands on one of those. */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (uint32_t)mono_ns();
+		r = (uint32_t)now_ns();
 	v->next_host_port = (1u << 30) + (r & 0x3fff0000u) + (1u << 16);
 }
 

@@ -9,7 +9,7 @@
 
 #include <linux/virtio_ring.h>
 
-#include "../vmm/log.h"
+#include "../lib/log.h"
 
 #define RING_HDR 4 /* flags + idx */
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../vmm/memory.h"
+#include "../lib/memory.h"
 
 /* Queue size offered to drivers (QueueNumMax); also the longest chain. */
 #define VQ_MAX_SIZE 256

@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "log.h"
+#include "../lib/log.h"
 #include "vm.h"
 
 #define API_MAX_BODY (64 * 1024)

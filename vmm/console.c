@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../include/hopx/vmm.h"
-#include "log.h"
+#include "../lib/log.h"
 
 static struct termios saved_tty;
 

@@ -11,7 +11,7 @@
 
 #include <linux/kvm.h>
 
-#include "log.h"
+#include "../lib/log.h"
 
 static const char *const stat_names[KVM_STAT_NR] = {
 	[KVM_STAT_EXITS] = "exits",

@@ -15,7 +15,7 @@
 #include "api.h"
 #include "cli_devices.h"
 #include "fc_config.h"
-#include "log.h"
+#include "../lib/log.h"
 #include "vm.h"
 
 #define EXIT_USAGE 2

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "log.h"
+#include "../lib/log.h"
 #include "vm.h"
 
 /* A device with I/O in flight longer than this fails the pause. */

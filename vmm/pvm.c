@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "../boot/cmdline.h"
-#include "log.h"
-#include "util.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 #include "vm.h"
 
 /* Features whose instructions PVM's emulator cannot run in guest kernel code:

@@ -14,11 +14,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../boot/layout.h"
+#include "../lib/layout.h"
 #include "../include/hopx/vmm.h"
-#include "log.h"
+#include "../lib/log.h"
 #include "snapfile.h"
-#include "util.h"
+#include "../lib/util.h"
 
 #define EXPORT_MAGIC "HOPXEXP1"
 #define CHUNK (1u << 20)

@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "log.h"
-#include "util.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 
 #define SNAP_BUF (8u << 20)
 

@@ -9,9 +9,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "../boot/layout.h"
+#include "../lib/layout.h"
 #include "../boot/longmode.h"
-#include "log.h"
+#include "../lib/log.h"
 #include "vm.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0

@@ -22,19 +22,12 @@
 #include "../boot/longmode.h"
 #include "../boot/mptable.h"
 #include "../boot/zeropage.h"
-#include "log.h"
-#include "util.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 
 #define KVM_TSS_ADDR 0xfffbd000ULL
 #define MAX_CPUID_ENTRIES 256
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void hopx_vm_config_init(struct hopx_vm_config *cfg)
 {

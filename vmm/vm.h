@@ -10,7 +10,6 @@
 
 #include <linux/kvm.h>
 
-#include "../boot/layout.h"
 #include "../devices/boot_timer.h"
 #include "../devices/bus.h"
 #include "../devices/genid.h"
@@ -20,9 +19,11 @@
 #include "../devices/virtio_net.h"
 #include "../devices/virtio_vsock.h"
 #include "../include/hopx/vmm.h"
+#include "../lib/clock.h"
+#include "../lib/layout.h"
+#include "../lib/memory.h"
 #include "console.h"
 #include "kvm_stats.h"
-#include "memory.h"
 #include "snapfile.h"
 #include "vstate.h"
 #include "x86_emu.h"
@@ -99,7 +100,6 @@ struct hopx_vm {
 	atomic_uint_fast64_t fixups[EMU_NR_INSNS];
 };
 
-uint64_t now_ns(void);
 
 /* Record why the VM stops (first reason wins) and kick every vCPU out of KVM_RUN. */
 void vm_request_stop(struct hopx_vm *vm, enum hopx_exit_reason reason, const char *fmt, ...)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "log.h"
+#include "../lib/log.h"
 #include "vm.h"
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0

@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 #include "../../boot/kernel.h"
-#include "../../vmm/log.h"
-#include "../../vmm/memory.h"
+#include "../../lib/log.h"
+#include "../../lib/memory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

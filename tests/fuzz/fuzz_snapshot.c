@@ -11,7 +11,7 @@
 
 #include "../../devices/serial.h"
 #include "../../devices/virtio_mmio.h"
-#include "../../vmm/log.h"
+#include "../../lib/log.h"
 #include "../../vmm/snapfile.h"
 #include "../../vmm/vstate.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../../devices/virtqueue.h"
-#include "../../vmm/log.h"
+#include "../../lib/log.h"
 
 #define MEM_SIZE (32ULL << 20)
 #define DESC 0x1000ULL

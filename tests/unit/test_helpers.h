@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../vmm/log.h"
-#include "../../vmm/memory.h"
+#include "../../lib/log.h"
+#include "../../lib/memory.h"
 
 #define TEST_MEM_MIB 64
 

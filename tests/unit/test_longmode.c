@@ -2,7 +2,7 @@
  * special/general registers the kernel's 64-bit entry expects. */
 #include <string.h>
 
-#include "../../boot/layout.h"
+#include "../../lib/layout.h"
 #include "../../boot/longmode.h"
 #include "test_helpers.h"
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../boot/layout.h"
+#include "../../lib/layout.h"
 #include "../../boot/mptable.h"
 #include "test_helpers.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../../boot/kernel.h"
-#include "../../boot/layout.h"
+#include "../../lib/layout.h"
 #include "../../boot/zeropage.h"
 #include "test_helpers.h"
 

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "layout.h"
 #include "log.h"
 #include "util.h"
 

@@ -1,4 +1,5 @@
-# hopx: plain Makefile. `make` builds build/hopx-vmm and build/libhopxvmm.a;
+# hopx: plain Makefile. `make` builds build/hopx-vmm (frontend/) and
+# build/libhopxvmm.a (lib/ boot/ devices/ vmm/, exporting only vmm.h's names);
 # `make test` builds and runs every test; `make asan` does both with
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
 # `make guest-kernel` builds build/guest/vmlinux (cached outside the clone).
@@ -11,7 +12,9 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wsha
 	    -Wformat=2 -Wvla
 CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -pthread -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(EXTRA_LDFLAGS)
-LIBS := -lz -llzma -lzstd -luring -lfdt -ljansson -lmicrohttpd
+# What libhopxvmm needs, and what the CLI adds (its control API and config file).
+LIBS := -lz -llzma -lzstd -luring -lfdt
+CLI_LIBS := -ljansson -lmicrohttpd
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -20,13 +23,17 @@ endif
 LIB_SRCS := \
 	lib/log.c lib/memory.c lib/clock.c \
 	vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
-	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/cli_devices.c \
-	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c vmm/fc_config.c vmm/api.c \
+	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/metrics.c \
+	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c boot/cmdline.c \
 	devices/bus.c devices/serial.c devices/i8042.c devices/boot_timer.c devices/genid.c \
 	devices/virtqueue.c devices/devloop.c devices/virtio_mmio.c devices/disk.c devices/virtio_blk.c \
 	devices/tap.c devices/virtio_net.c devices/vsock_conn.c devices/virtio_vsock.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# The CLI: users of include/hopx/vmm.h, with their own copy of lib/'s logging
+# and clock (the library's copies are local to it).
+CLI_SRCS := frontend/main.c frontend/api.c frontend/cli_devices.c frontend/fc_config.c
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/lib/log.o $(BUILD)/obj/lib/clock.o
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
@@ -39,7 +46,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox vm-demo examples agent templates deps-agent clean
+.PHONY: all deps deps-test deps-graph test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox vm-demo examples agent templates deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -66,23 +73,37 @@ deps-agent:
 	  $(error libsoup-3.0 not found: apt-get install libsoup-3.0-dev (or run scripts/install-deps.sh)))
 
 # --- library and CLI ---------------------------------------------------------
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The library's objects are compiled -fvisibility=hidden; vmm.h marks its
+# declarations default. One relocatable object with every hidden symbol made
+# local, so an embedder sees only the hopx_ names (tests/integration/lib_exports.sh).
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden
 $(BUILD)/libhopxvmm.a: $(LIB_OBJS)
+	@rm -f $@
+	ld -r -o $(BUILD)/obj/libhopxvmm.o $^
+	objcopy --localize-hidden $(BUILD)/obj/libhopxvmm.o
+	ar rcs $@ $(BUILD)/obj/libhopxvmm.o
+# Every object, symbols as they are: for the unit tests and fuzz targets.
+$(BUILD)/libhopxvmm-internal.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/hopx-vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libhopxvmm.a
-	$(CC) $^ $(LDFLAGS) $(LIBS) -o $@
+$(BUILD)/hopx-vmm: $(CLI_OBJS) $(BUILD)/libhopxvmm.a
+	$(CC) $^ $(LDFLAGS) $(LIBS) $(CLI_LIBS) -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhopxvmm.a | deps-test
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhopxvmm-internal.a | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm-internal.a $(LDFLAGS) $(LIBS) -lcmocka -o $@
+$(BUILD)/tests/test_cli_devices: tests/unit/test_cli_devices.c $(BUILD)/obj/frontend/cli_devices.o \
+		$(BUILD)/libhopxvmm-internal.a | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
 # The test guest's /init: static, so the initramfs needs nothing else.
 $(TEST_INIT): tests/init/test-init.c
@@ -135,6 +156,11 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libhopxvmm.a include/hopx/vmm.h
 	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -o $@
 examples: $(EXAMPLES)
 
+# An embedder defining names the library uses inside (tests/integration/lib_exports.sh).
+$(BUILD)/tests/embed_names: tests/embed/embed_names.c $(BUILD)/libhopxvmm.a include/hopx/vmm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -o $@
+
 # The freestanding test guest (tests/guest/): ring 0, no libc, no SSE (its
 # code runs in KVM's instruction emulator on software-KVM hosts), linked at
 # 1 MiB with a PVH note. Never sanitized: it is a guest, not host code.
@@ -164,7 +190,7 @@ vm-demo: all guest-kernel $(DEMO_INITRD)
 unit-test: $(UNIT_BINS)
 	tests/run.sh unit $(UNIT_BINS)
 
-test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/hopx-agent $(BUILD)/hopxd $(BUILD)/hopx-jail \
+test: all $(UNIT_BINS) $(TEST_INITRD) $(TEST_GUEST) $(EXAMPLES) $(BUILD)/tests/embed_names $(BUILD)/hopx-agent $(BUILD)/hopxd $(BUILD)/hopx-jail \
 	$(BUILD)/templates/code-interpreter.ext4 guest-kernel
 	BUILD=$(BUILD) tests/run.sh all $(UNIT_BINS)
 
@@ -179,7 +205,7 @@ check-stock-kernel: all $(TEST_INITRD)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_kernel_load fuzz_x86_emu fuzz_virtqueue fuzz_snapshot
 FUZZ_SRCS := $(filter-out vmm/console.c vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/kvm_stats.c \
-	vmm/snapshot.c vmm/api.c vmm/fc_config.c,$(LIB_SRCS))
+	vmm/snapshot.c vmm/metrics.c,$(LIB_SRCS))
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
@@ -215,5 +241,11 @@ bench-agent: $(BUILD)/hopx-agent
 bench-sandbox: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4
 	bench/sandbox.py
 
+# Folder -> folder include edges, and a check of the layering (scripts/deps-graph.sh).
+deps-graph:
+	scripts/deps-graph.sh
+	scripts/deps-graph.sh --files orchestrator
+
+# Everything make builds (the guest kernel and templates stay cached in ~/.cache/hopx).
 clean:
-	rm -rf build/obj build/tests build/hopx-vmm build/hopx-agent build/examples build/templates build/libhopxvmm.a build/guest/test-* build-asan build-fuzz
+	rm -rf build build-asan build-fuzz $(filter-out build build-asan build-fuzz,$(BUILD)) sandbox-plot.png

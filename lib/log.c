@@ -1,7 +1,6 @@
-/* Logging for hopx-vmm (see log.h). Thread-safe: each message is one write(2). */
+/* Logging for hopx-vmm (see log.h). Thread-safe: each message is one write(2).
+ * The level is process-wide; the last error is per thread. */
 #include "log.h"
-
-#include "../include/hopx/vmm.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -10,7 +9,7 @@ static enum log_level current_level = LOG_WARN;
 /* The last error logged on each thread, for hopx_last_error(). */
 static __thread char last_error[512];
 
-const char *hopx_last_error(void)
+const char *log_last_error(void)
 {
 	return last_error;
 }

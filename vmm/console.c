@@ -12,8 +12,6 @@
 #include "../include/hopx/vmm.h"
 #include "../lib/log.h"
 
-static struct termios saved_tty;
-
 static const struct {
 	const char *needle;
 	enum console_event ev;
@@ -56,8 +54,8 @@ int console_open(struct console *c, int mode, const char *path)
 	case HOPX_CONSOLE_STDIO:
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
-		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-			struct termios raw = saved_tty;
+		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->saved_tty) == 0) {
+			struct termios raw = c->saved_tty;
 
 			/* Keys go to the guest as typed; Ctrl-C still stops hopx-vmm. */
 			raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
@@ -151,7 +149,7 @@ void console_close(struct console *c)
 		c->in_thread_started = false;
 	}
 	if (c->restore_tty)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved_tty);
 	c->restore_tty = false;
 	if (c->out_fd > STDERR_FILENO)
 		close(c->out_fd);

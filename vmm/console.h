@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <termios.h>
 
 enum console_event {
 	CONSOLE_EV_NONE,
@@ -31,6 +32,7 @@ struct console {
 	int out_fd;   /* -1: discard */
 	int in_fd;    /* -1: no input */
 	bool restore_tty;
+	struct termios saved_tty; /* the terminal as it was, for restore_tty */
 	struct console_scanner scanner;
 	pthread_t in_thread;
 	bool in_thread_started;

@@ -1,9 +1,15 @@
 /* libhopxvmm: the hopx microVM monitor as a library.
  *
- * One VM per `struct hopx_vm`; no global state. Every call returns 0 or a
- * negative errno-style code, logs what failed on stderr and keeps that
- * message for hopx_last_error(). The `hopx-vmm` command is a thin CLI over
- * this header.
+ * One VM per `struct hopx_vm`. Every call returns 0 or a negative
+ * errno-style code, logs what failed on stderr and keeps that message for
+ * hopx_last_error(). The `hopx-vmm` command (frontend/) is a thin CLI over
+ * this header and uses nothing else of the library.
+ *
+ * Process-wide, not per VM: the log level (hopx_log_set_level), the SIGUSR1
+ * handler hopx_vm_create installs to kick vCPU threads, and the terminal
+ * while a VM's console is HOPX_CONSOLE_STDIO (one VM at a time should use
+ * it). Everything else lives in the VM. The library exports only the
+ * hopx_-prefixed names declared here.
  *
  *     struct hopx_vm_config cfg;
  *     hopx_vm_config_init(&cfg);
@@ -24,6 +30,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Built with -fvisibility=hidden: what this header declares is the export list. */
+#pragma GCC visibility push(default)
 
 enum hopx_console {
 	HOPX_CONSOLE_STDIO, /* guest serial on stdout, stdin as its input */
@@ -203,6 +212,42 @@ const char *hopx_exit_reason_name(enum hopx_exit_reason r);
  * drive /x: No such file or directory: pass --drive path=IMAGE ...". "" if
  * none. Valid until this thread's next libhopxvmm call. */
 const char *hopx_last_error(void);
+
+/* Counters of a running (or paused) VM, read under each device's lock. */
+struct hopx_blk_metrics {
+	const char *path; /* the image (valid while the VM lives) */
+	uint64_t reads, writes, flushes, errors;
+};
+struct hopx_net_metrics {
+	const char *tap;
+	uint64_t rx_frames, tx_frames, rx_dropped, tx_errors;
+};
+struct hopx_vm_metrics {
+	uint32_t vcpus, mem_mib;
+	bool paused;
+	uint64_t vcpu_exits; /* exits to hopx-vmm, all vCPUs */
+	uint64_t pauses;
+	int64_t kvm_exits, kvm_insn_emulation; /* KVM binary stats (-1: not exposed) */
+	unsigned int nblks, nnets;
+	struct hopx_blk_metrics blk[HOPX_MAX_DRIVES];
+	struct hopx_net_metrics net[HOPX_MAX_NETS];
+	bool has_vsock;
+	struct {
+		uint64_t streams, rx_bytes, tx_bytes, resets_sent;
+	} vsock;
+};
+int hopx_vm_metrics(struct hopx_vm *vm, struct hopx_vm_metrics *m);
+
+enum hopx_log_level { HOPX_LOG_SILENT = -1, HOPX_LOG_ERROR, HOPX_LOG_WARN, HOPX_LOG_INFO, HOPX_LOG_DEBUG };
+/* What the library logs on stderr (process-wide; default HOPX_LOG_WARN). */
+void hopx_log_set_level(enum hopx_log_level level);
+
+/* Guest sizes the library accepts. */
+#define HOPX_MEM_MIN_MIB 32ULL
+#define HOPX_MEM_MAX_MIB (1024ULL * 1024) /* 1 TiB */
+#define HOPX_VCPUS_MAX 32
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

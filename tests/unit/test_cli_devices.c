@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../vmm/cli_devices.h"
+#include "../../frontend/cli_devices.h"
 #include "test_helpers.h"
 
 static int drive(struct hopx_vm_config *cfg, const char *s)

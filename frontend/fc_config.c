@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/layout.h"
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -138,9 +137,9 @@ static int machine_config(struct fc_config *fc, json_t *b, char *err, size_t len
 	int ret = only_fields(b, "machine-config", f, err, len);
 
 	if (!ret)
-		ret = get_uint(b, "machine-config", "vcpu_count", true, 1, GUEST_VCPUS_MAX, &vcpus, err, len);
+		ret = get_uint(b, "machine-config", "vcpu_count", true, 1, HOPX_VCPUS_MAX, &vcpus, err, len);
 	if (!ret)
-		ret = get_uint(b, "machine-config", "mem_size_mib", true, GUEST_MEM_MIN_MIB, GUEST_MEM_MAX_MIB, &mem,
+		ret = get_uint(b, "machine-config", "mem_size_mib", true, HOPX_MEM_MIN_MIB, HOPX_MEM_MAX_MIB, &mem,
 			       err, len);
 	if (!ret)
 		ret = get_bool(b, "machine-config", "smt", &smt, err, len);

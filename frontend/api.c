@@ -17,7 +17,6 @@
 #include <microhttpd.h>
 
 #include "../lib/log.h"
-#include "vm.h"
 
 #define API_MAX_BODY (64 * 1024)
 #define VMM_VERSION "0.3.0"
@@ -69,63 +68,52 @@ static struct reply get_root(struct api *a)
 
 static struct reply get_machine_config(struct api *a)
 {
-	const struct hopx_vm_config *c = a->vm ? &a->vm->cfg : &a->fc.cfg;
+	struct hopx_vm_metrics m;
+	uint32_t vcpus = a->fc.cfg.vcpus, mem_mib = a->fc.cfg.mem_mib;
 
-	return (struct reply){ MHD_HTTP_OK, json_pack("{s:i,s:i,s:b,s:b}", "vcpu_count", (json_int_t)c->vcpus,
-						      "mem_size_mib", (json_int_t)c->mem_mib, "smt", 0,
+	if (a->vm && hopx_vm_metrics(a->vm, &m) == 0) {
+		vcpus = m.vcpus;
+		mem_mib = m.mem_mib;
+	}
+	return (struct reply){ MHD_HTTP_OK, json_pack("{s:i,s:i,s:b,s:b}", "vcpu_count", (json_int_t)vcpus,
+						      "mem_size_mib", (json_int_t)mem_mib, "smt", 0,
 						      "track_dirty_pages", 0) };
 }
 
 static struct reply get_metrics(struct api *a)
 {
-	struct hopx_vm *vm = a->vm;
-	json_t *m = json_pack("{s:{s:I,s:I}}", "api", "requests", (json_int_t)a->requests, "failed_requests",
-			      (json_int_t)a->failed_requests);
+	json_t *out = json_pack("{s:{s:I,s:I}}", "api", "requests", (json_int_t)a->requests, "failed_requests",
+				(json_int_t)a->failed_requests);
+	struct hopx_vm_metrics m;
 
-	if (vm) {
-		uint64_t exits = 0;
+	if (a->vm && hopx_vm_metrics(a->vm, &m) == 0) {
 		json_t *blk = json_array(), *net = json_array();
 
-		for (unsigned int i = 0; i < vm->nvcpus; i++)
-			exits += atomic_load(&vm->vcpus[i].exits);
-		json_object_set_new(m, "vm", json_pack("{s:s,s:I,s:I,s:I}", "state", state_name(a), "vcpu_exits",
-						       (json_int_t)exits, "pauses", (json_int_t)vm->pause_count,
-						       "kvm_exits", (json_int_t)vm_kvm_stat(vm, KVM_STAT_EXITS)));
-		for (unsigned int i = 0; i < vm->nblks; i++) {
-			struct virtio_blk *b = vm->blks[i];
-
-			pthread_mutex_lock(&b->t.lock);
-			json_array_append_new(blk, json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", b->disk.path, "reads",
-							     (json_int_t)b->reads, "writes", (json_int_t)b->writes,
-							     "flushes", (json_int_t)b->flushes, "errors",
-							     (json_int_t)b->errors));
-			pthread_mutex_unlock(&b->t.lock);
-		}
-		for (unsigned int i = 0; i < vm->nnets; i++) {
-			struct virtio_net *n = vm->nets[i];
-
-			pthread_mutex_lock(&n->t.lock);
-			json_array_append_new(net, json_pack("{s:s,s:I,s:I,s:I,s:I}", "tap", n->tap, "rx_frames",
-							     (json_int_t)n->rx_frames, "tx_frames",
-							     (json_int_t)n->tx_frames, "rx_dropped",
-							     (json_int_t)n->rx_dropped, "tx_errors",
-							     (json_int_t)n->tx_errors));
-			pthread_mutex_unlock(&n->t.lock);
-		}
-		json_object_set_new(m, "block", blk);
-		json_object_set_new(m, "net", net);
-		if (vm->vsock) {
-			struct virtio_vsock *v = vm->vsock;
-
-			pthread_mutex_lock(&v->t.lock);
-			json_object_set_new(m, "vsock", json_pack("{s:I,s:I,s:I,s:I}", "streams", (json_int_t)v->nconns,
-								  "rx_bytes", (json_int_t)v->rx_bytes, "tx_bytes",
-								  (json_int_t)v->tx_bytes, "resets_sent",
-								  (json_int_t)v->resets_sent));
-			pthread_mutex_unlock(&v->t.lock);
-		}
+		json_object_set_new(out, "vm", json_pack("{s:s,s:I,s:I,s:I}", "state", state_name(a), "vcpu_exits",
+							 (json_int_t)m.vcpu_exits, "pauses", (json_int_t)m.pauses,
+							 "kvm_exits", (json_int_t)m.kvm_exits));
+		for (unsigned int i = 0; i < m.nblks; i++)
+			json_array_append_new(blk, json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", m.blk[i].path, "reads",
+							     (json_int_t)m.blk[i].reads, "writes",
+							     (json_int_t)m.blk[i].writes, "flushes",
+							     (json_int_t)m.blk[i].flushes, "errors",
+							     (json_int_t)m.blk[i].errors));
+		for (unsigned int i = 0; i < m.nnets; i++)
+			json_array_append_new(net, json_pack("{s:s,s:I,s:I,s:I,s:I}", "tap", m.net[i].tap, "rx_frames",
+							     (json_int_t)m.net[i].rx_frames, "tx_frames",
+							     (json_int_t)m.net[i].tx_frames, "rx_dropped",
+							     (json_int_t)m.net[i].rx_dropped, "tx_errors",
+							     (json_int_t)m.net[i].tx_errors));
+		json_object_set_new(out, "block", blk);
+		json_object_set_new(out, "net", net);
+		if (m.has_vsock)
+			json_object_set_new(out, "vsock", json_pack("{s:I,s:I,s:I,s:I}", "streams",
+								    (json_int_t)m.vsock.streams, "rx_bytes",
+								    (json_int_t)m.vsock.rx_bytes, "tx_bytes",
+								    (json_int_t)m.vsock.tx_bytes, "resets_sent",
+								    (json_int_t)m.vsock.resets_sent));
 	}
-	return (struct reply){ MHD_HTTP_OK, m };
+	return (struct reply){ MHD_HTTP_OK, out };
 }
 
 /* Every key of OBJ in ALLOWED? */

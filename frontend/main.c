@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "../include/hopx/vmm.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
 #include "api.h"
 #include "cli_devices.h"
 #include "fc_config.h"
-#include "../lib/log.h"
-#include "vm.h"
 
 #define EXIT_USAGE 2
 
@@ -79,7 +79,7 @@ static void usage(FILE *f)
 		"exit status: 0 when the guest powers off or reboots; 1 on any failure (bad kernel,\n"
 		"KVM unavailable, guest panic or triple fault, unhandled exit), with a one-line reason;\n"
 		"2 on bad usage.\n",
-		HOPX_DEFAULT_CMDLINE, GUEST_MEM_MIN_MIB, GUEST_MEM_MAX_MIB, GUEST_VCPUS_MAX);
+		HOPX_DEFAULT_CMDLINE, HOPX_MEM_MIN_MIB, HOPX_MEM_MAX_MIB, HOPX_VCPUS_MAX);
 }
 
 static int parse_uint(const char *opt, const char *s, uint32_t max, uint32_t *out)
@@ -182,11 +182,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case O_INITRD: cfg->initrd_path = optarg; break;
 		case O_CMDLINE: cfg->cmdline = optarg; break;
 		case O_MEM:
-			if (parse_uint("--mem-mib", optarg, (uint32_t)GUEST_MEM_MAX_MIB, &cfg->mem_mib))
+			if (parse_uint("--mem-mib", optarg, (uint32_t)HOPX_MEM_MAX_MIB, &cfg->mem_mib))
 				return -EINVAL;
 			break;
 		case O_VCPUS:
-			if (parse_uint("--vcpus", optarg, GUEST_VCPUS_MAX, &cfg->vcpus))
+			if (parse_uint("--vcpus", optarg, HOPX_VCPUS_MAX, &cfg->vcpus))
 				return -EINVAL;
 			break;
 		case O_CONSOLE:
@@ -247,8 +247,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		pr_err("unexpected argument '%s': see hopx-vmm --help", argv[optind]);
 		return -EINVAL;
 	}
-	if (verbose)
+	if (verbose) {
 		log_set_level(verbose > 1 ? LOG_DEBUG : LOG_INFO);
+		hopx_log_set_level(verbose > 1 ? HOPX_LOG_DEBUG : HOPX_LOG_INFO);
+	}
 	if (cli->restore) {
 		if (!cli->rc.state_path || !cli->rc.mem_path) {
 			pr_err("restore needs --state FILE and --mem FILE: see hopx-vmm --help");

@@ -261,29 +261,11 @@ static void handle_chain(struct virtio_blk *b, struct vq_chain *c)
 static void blk_notify(struct virtio_mmio *t, unsigned int q)
 {
 	struct virtio_blk *b = t->dev;
-	struct virtqueue *vq = &t->vqs[q];
 	struct vq_chain c;
 
-	for (;;) {
-		int ret = vq_pop(vq, &c);
-
-		if (ret == 0) {
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			break;
-		}
-		if (ret < 0) {
-			virtio_mmio_warn_once(t, "malformed request: %s", vq->error);
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, q);
-			continue;
-		}
+	/* handle_chain checks each request itself, answering with a status. */
+	while (virtio_mmio_pop(t, q, &c, "malformed request", NULL))
 		handle_chain(b, &c);
-	}
 }
 
 static void blk_activate(struct virtio_mmio *t)

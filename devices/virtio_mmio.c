@@ -149,6 +149,33 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
+bool virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct vq_chain *c, const char *what,
+		     virtio_chain_check check)
+{
+	struct virtqueue *vq = &t->vqs[q];
+
+	for (;;) {
+		int ret = vq_pop(vq, c);
+		const char *why;
+
+		if (ret == 0) {
+			if (vq_enable_notify(vq))
+				continue; /* made available while we were re-enabling */
+			return false; /* the driver's next notify brings the device back */
+		}
+		if (ret == -EPROTO) {
+			virtio_mmio_fail(t, vq->error);
+			return false;
+		}
+		why = ret < 0 ? vq->error : check ? check(c) : NULL;
+		if (!why)
+			return true;
+		virtio_mmio_warn_once(t, "%s: %s", what, why);
+		vq_push(vq, c->head, 0);
+		virtio_mmio_signal_used(t, q);
+	}
+}
+
 /* --- registers (vCPU threads) --------------------------------------------- */
 
 static void do_reset(struct virtio_mmio *t)

@@ -105,6 +105,18 @@ void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q);
 /* The driver broke the protocol beyond one request: set DEVICE_NEEDS_RESET,
  * raise a config interrupt, stop the queues, and log WHY once. */
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
+/* Whether a chain suits the queue it came from: NULL, or why not (a static
+ * string for the log). */
+typedef const char *(*virtio_chain_check)(const struct vq_chain *c);
+/* Take queue Q's next chain the device can use into C. False when there is
+ * none: the queue is empty (the driver's notifications are re-enabled first
+ * and the ring checked again, so a chain made available meanwhile is taken,
+ * not slept through) or the ring is corrupt (the device is failed, see
+ * virtio_mmio_fail). A malformed chain, or one CHECK (may be NULL) refuses,
+ * is logged once as "WHAT: why", returned to the driver with length 0 and
+ * skipped. */
+bool virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct vq_chain *c, const char *what,
+		     virtio_chain_check check);
 /* Log a per-request problem once per device generation. */
 void virtio_mmio_warn_once(struct virtio_mmio *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether the device may take new work (activated, not failed, not paused). */

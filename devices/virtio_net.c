@@ -32,6 +32,17 @@ static struct net_io *io_idle(struct net_io io[2], uint64_t generation)
 static void rx_start(struct virtio_net *n);
 static void tx_start(struct virtio_net *n);
 
+static const char *rx_check(const struct vq_chain *c)
+{
+	return c->nr_out || c->in_len < TAP_VNET_HDR_LEN ? "readable or shorter than the header" : NULL;
+}
+
+static const char *tx_check(const struct vq_chain *c)
+{
+	return c->nr_in || c->out_len < TAP_VNET_HDR_LEN || c->out_len > MAX_FRAME ? "writable, or not a frame's size"
+										    : NULL;
+}
+
 static void rx_done(struct devloop_op *op, int res, uint32_t flags)
 {
 	struct net_io *io = container_of(op, struct net_io, op);
@@ -69,29 +80,11 @@ static void rx_start(struct virtio_net *n)
 	struct net_io *io = io_idle(n->rx, t->generation);
 	struct io_uring_sqe *sqe;
 	struct vq_chain c;
-	int ret;
 
 	if (!io || !virtio_mmio_live(t))
 		return;
-	for (;;) {
-		ret = vq_pop(vq, &c);
-		if (ret == 0 && vq_enable_notify(vq))
-			continue;
-		if (ret == 0)
-			return; /* the driver's next rx notify brings us back */
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			return;
-		}
-		if (ret < 0 || c.nr_out || c.in_len < TAP_VNET_HDR_LEN) {
-			virtio_mmio_warn_once(t, "bad receive buffer: %s",
-					      ret < 0 ? vq->error : "readable or shorter than the header");
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, RXQ);
-			continue;
-		}
-		break;
-	}
+	if (!virtio_mmio_pop(t, RXQ, &c, "bad receive buffer", rx_check))
+		return;
 	sqe = devloop_sqe(&t->loop);
 	if (!sqe) {
 		vq_unpop(vq);
@@ -138,29 +131,11 @@ static void tx_start(struct virtio_net *n)
 	struct net_io *io = io_idle(n->tx, t->generation);
 	struct io_uring_sqe *sqe;
 	struct vq_chain c;
-	int ret;
 
 	if (!io || !virtio_mmio_live(t))
 		return;
-	for (;;) {
-		ret = vq_pop(vq, &c);
-		if (ret == 0 && vq_enable_notify(vq))
-			continue;
-		if (ret == 0)
-			return;
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			return;
-		}
-		if (ret < 0 || c.nr_in || c.out_len < TAP_VNET_HDR_LEN || c.out_len > MAX_FRAME) {
-			virtio_mmio_warn_once(t, "bad transmit chain: %s",
-					      ret < 0 ? vq->error : "writable, or not a frame's size");
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, TXQ);
-			continue;
-		}
-		break;
-	}
+	if (!virtio_mmio_pop(t, TXQ, &c, "bad transmit chain", tx_check))
+		return;
 	sqe = devloop_sqe(&t->loop);
 	if (!sqe) {
 		vq_unpop(vq);

@@ -295,7 +295,7 @@ const struct virtio_dev_ops virtio_blk_ops = {
 };
 
 int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool direct, const char *id,
-		    int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq)
+		    const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	struct virtio_blk_config *cfg = &b->config;
 	int ret;
@@ -324,7 +324,7 @@ int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool
 	cfg->max_write_zeroes_sectors = UINT32_MAX;
 	cfg->max_write_zeroes_seg = 1;
 	cfg->write_zeroes_may_unmap = 1;
-	ret = virtio_mmio_init(&b->t, &virtio_blk_ops, b, id, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&b->t, &virtio_blk_ops, b, id, host, mem, base, irq);
 	if (ret)
 		return ret;
 	b->t.config = (const uint8_t *)cfg;

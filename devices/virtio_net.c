@@ -209,7 +209,7 @@ const struct virtio_dev_ops virtio_net_ops = {
 	.idle = net_idle,
 };
 
-int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, int vm_fd,
+int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, const struct virtio_mmio_host *host,
 		    const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	int ret;
@@ -237,7 +237,7 @@ int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, i
 		n->rx[i] = (struct net_io){ .op.done = rx_done, .n = n };
 		n->tx[i] = (struct net_io){ .op.done = tx_done, .n = n };
 	}
-	ret = virtio_mmio_init(&n->t, &virtio_net_ops, n, tap, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&n->t, &virtio_net_ops, n, tap, host, mem, base, irq);
 	if (ret)
 		return ret;
 	n->t.config = (const uint8_t *)&n->config;

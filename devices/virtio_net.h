@@ -30,7 +30,7 @@ struct virtio_net {
 extern const struct virtio_dev_ops virtio_net_ops;
 
 /* MAC NULL: a locally administered address derived from the TAP name. */
-int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, int vm_fd,
+int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, const struct virtio_mmio_host *host,
 		    const struct guest_mem *mem, uint64_t base, uint32_t irq);
 void virtio_net_destroy(struct virtio_net *n);
 

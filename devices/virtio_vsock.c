@@ -745,8 +745,8 @@ static int listen_uds(const char *path)
 	return fd;
 }
 
-int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path, int vm_fd,
-		      const struct guest_mem *mem, uint64_t base, uint32_t irq)
+int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path,
+		      const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	int ret;
 
@@ -763,7 +763,7 @@ int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path
 	if (ret < 0)
 		return ret;
 	v->listen_fd = ret;
-	ret = virtio_mmio_init(&v->t, &virtio_vsock_ops, v, uds_path, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&v->t, &virtio_vsock_ops, v, uds_path, host, mem, base, irq);
 	if (ret)
 		return ret;
 	v->t.config = (const uint8_t *)&v->config;

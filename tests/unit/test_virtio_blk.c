@@ -14,7 +14,6 @@
 #define IMAGE_SIZE (1 << 20)
 #define DRIVE_ID "hopx-test-drive"
 
-static struct guest_mem mem;
 static struct virtio_blk blk;
 static struct vd d;
 static char image[64];
@@ -47,10 +46,10 @@ static int drive_up(bool read_only)
 {
 	uint32_t st;
 
-	if (virtio_blk_init(&blk, image, read_only, false, DRIVE_ID, NULL, &mem, 0xd0001000, 5) ||
+	if (virtio_blk_init(&blk, image, read_only, false, DRIVE_ID, NULL, &vd_mem, 0xd0001000, 5) ||
 	    virtio_mmio_start(&blk.t))
 		return -1;
-	st = vd_init(&d, &blk.t, &mem, 1ULL << VIRTIO_F_VERSION_1, 1);
+	st = vd_init(&d, &blk.t, &vd_mem, 1ULL << VIRTIO_F_VERSION_1, 1);
 	return st & VIRTIO_CONFIG_S_DRIVER_OK && !(st & VIRTIO_CONFIG_S_NEEDS_RESET) ? 0 : -1;
 }
 
@@ -240,12 +239,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_refuses_writes, setup_ro, teardown),
 	};
-	int ret;
 
-	log_set_level(LOG_ERROR);
-	if (guest_mem_init(&mem, (uint64_t)TEST_MEM_MIB << 20))
-		return 1;
-	ret = cmocka_run_group_tests(tests, NULL, NULL);
-	guest_mem_free(&mem);
-	return ret;
+	return cmocka_run_group_tests(tests, vd_group_setup, vd_group_teardown);
 }

@@ -13,7 +13,6 @@
 #define FAKE_IRQ 5
 #define FAKE_FEATURE (1ULL << 3) /* a device-specific bit it offers */
 
-static struct guest_mem mem;
 
 /* A device that returns every chain at once, as used with its writable
  * length, and counts what the transport asked of it. */
@@ -59,7 +58,7 @@ static int fake_setup(void **state)
 {
 	(void)state;
 	memset(&fk, 0, sizeof(fk));
-	if (virtio_mmio_init(&fk.t, &fake_ops, &fk, "f0", NULL, &mem, FAKE_BASE, FAKE_IRQ))
+	if (virtio_mmio_init(&fk.t, &fake_ops, &fk, "f0", NULL, &vd_mem, FAKE_BASE, FAKE_IRQ))
 		return -1;
 	memcpy(fk.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	fk.t.config = fk.config;
@@ -82,7 +81,7 @@ static unsigned int load(const unsigned int *p)
 
 static void test_identity_registers(void **state)
 {
-	struct vd d = { .t = &fk.t, .mem = &mem };
+	struct vd d = { .t = &fk.t, .mem = &vd_mem };
 	uint8_t b[4];
 
 	(void)state;
@@ -112,7 +111,7 @@ static void test_identity_registers(void **state)
 
 static void test_feature_negotiation(void **state)
 {
-	struct vd d = { .t = &fk.t, .mem = &mem };
+	struct vd d = { .t = &fk.t, .mem = &vd_mem };
 	uint32_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
 	(void)state;
@@ -159,7 +158,7 @@ static void test_status_machine(void **state)
 	uint64_t gen;
 
 	(void)state;
-	assert_int_equal(vd_init(&d, &fk.t, &mem, 1ULL << VIRTIO_F_VERSION_1, 2), ok);
+	assert_int_equal(vd_init(&d, &fk.t, &vd_mem, 1ULL << VIRTIO_F_VERSION_1, 2), ok);
 	/* Queue registers are frozen while live. */
 	vd_write(&d, VIRTIO_MMIO_QUEUE_SEL, 0);
 	vd_write(&d, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x5000);
@@ -199,7 +198,7 @@ static void test_bad_queue_setup_needs_reset(void **state)
 
 	(void)state;
 	/* A ring outside guest RAM is refused at DRIVER_OK. */
-	vd_init(&d, &fk.t, &mem, 1ULL << VIRTIO_F_VERSION_1, 0);
+	vd_init(&d, &fk.t, &vd_mem, 1ULL << VIRTIO_F_VERSION_1, 0);
 	vd_write(&d, VIRTIO_MMIO_STATUS, 0);
 	st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	vd_write(&d, VIRTIO_MMIO_STATUS, st);
@@ -231,7 +230,7 @@ static void test_bad_queue_setup_needs_reset(void **state)
 
 static void test_bad_accesses(void **state)
 {
-	struct vd d = { .t = &fk.t, .mem = &mem };
+	struct vd d = { .t = &fk.t, .mem = &vd_mem };
 	uint8_t b[2] = { 0xff, 0xff };
 	uint8_t one = VIRTIO_CONFIG_S_ACKNOWLEDGE;
 
@@ -263,7 +262,7 @@ static void test_bad_accesses(void **state)
  * as KVM's ioeventfd would signal it. */
 static void test_notify_eventfd(void **state)
 {
-	struct vd d = { .t = &fk.t, .mem = &mem };
+	struct vd d = { .t = &fk.t, .mem = &vd_mem };
 
 	(void)state;
 	assert_true(fk.t.notify_fd[0] >= 0 && fk.t.notify_fd[1] >= 0);
@@ -287,7 +286,7 @@ static void test_interrupt_eventfd(void **state)
 
 	(void)state;
 	assert_int_equal(virtio_mmio_start(&fk.t), 0);
-	vd_init(&d, &fk.t, &mem, 1ULL << VIRTIO_F_VERSION_1, 2);
+	vd_init(&d, &fk.t, &vd_mem, 1ULL << VIRTIO_F_VERSION_1, 2);
 	for (int i = 0; i < 2000 && !load(&fk.activations); i++)
 		usleep(1000);
 	assert_int_equal(load(&fk.activations), 1);
@@ -336,14 +335,14 @@ static void test_save_load(void **state)
 	struct vd d;
 
 	(void)state;
-	vd_init(&d, &fk.t, &mem, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX), 2);
+	vd_init(&d, &fk.t, &vd_mem, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX), 2);
 	fk.t.vqs[1].last_avail = 3;
 	fk.t.vqs[1].next_used = 2;
 	virtio_mmio_save(&fk.t, &st);
 	assert_int_equal(st.device_id, FAKE_ID);
 	assert_int_equal(st.q[1].last_avail, 3);
 
-	assert_int_equal(virtio_mmio_init(&other, &fake_ops, &fk, "f1", NULL, &mem, FAKE_BASE, FAKE_IRQ), 0);
+	assert_int_equal(virtio_mmio_init(&other, &fake_ops, &fk, "f1", NULL, &vd_mem, FAKE_BASE, FAKE_IRQ), 0);
 	other.device_features = FAKE_FEATURE;
 	assert_int_equal(virtio_mmio_load(&other, &st), 0);
 	assert_int_equal(other.status, fk.t.status);
@@ -355,7 +354,7 @@ static void test_save_load(void **state)
 	assert_int_equal(other.vqs[0].used_gpa, VD_RING(0) + 0x2000);
 	virtio_mmio_destroy(&other);
 
-	assert_int_equal(virtio_mmio_init(&other, &fake_ops, &fk, "f2", NULL, &mem, FAKE_BASE + 0x1000, 6), 0);
+	assert_int_equal(virtio_mmio_init(&other, &fake_ops, &fk, "f2", NULL, &vd_mem, FAKE_BASE + 0x1000, 6), 0);
 	assert_int_equal(virtio_mmio_load(&other, &st), -EINVAL);
 	virtio_mmio_destroy(&other);
 }
@@ -372,12 +371,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupt_eventfd, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, fake_setup, fake_teardown),
 	};
-	int ret;
 
-	log_set_level(LOG_ERROR);
-	if (guest_mem_init(&mem, (uint64_t)TEST_MEM_MIB << 20))
-		return 1;
-	ret = cmocka_run_group_tests(tests, NULL, NULL);
-	guest_mem_free(&mem);
-	return ret;
+	return cmocka_run_group_tests(tests, vd_group_setup, vd_group_teardown);
 }

@@ -18,7 +18,6 @@
 #define HDR TAP_VNET_HDR_LEN
 
 static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0xaa, 0xbb, 0xcc };
-static struct guest_mem mem;
 static struct virtio_net net;
 static struct vd d;
 static int peer = -1; /* the host's end of the "TAP" */
@@ -32,9 +31,9 @@ static int setup(void **state)
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	peer = sv[1];
-	if (virtio_net_init_fd(&net, sv[0], "test0", mac, NULL, &mem, 0xd0001000, 5) || virtio_mmio_start(&net.t))
+	if (virtio_net_init_fd(&net, sv[0], "test0", mac, NULL, &vd_mem, 0xd0001000, 5) || virtio_mmio_start(&net.t))
 		return -1;
-	st = vd_init(&d, &net.t, &mem, 1ULL << VIRTIO_F_VERSION_1, 2);
+	st = vd_init(&d, &net.t, &vd_mem, 1ULL << VIRTIO_F_VERSION_1, 2);
 	return st & VIRTIO_CONFIG_S_DRIVER_OK && !(st & VIRTIO_CONFIG_S_NEEDS_RESET) ? 0 : -1;
 }
 
@@ -192,12 +191,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_chains_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_cancels_waiting_receive, setup, teardown),
 	};
-	int ret;
 
-	log_set_level(LOG_ERROR);
-	if (guest_mem_init(&mem, (uint64_t)TEST_MEM_MIB << 20))
-		return 1;
-	ret = cmocka_run_group_tests(tests, NULL, NULL);
-	guest_mem_free(&mem);
-	return ret;
+	return cmocka_run_group_tests(tests, vd_group_setup, vd_group_teardown);
 }

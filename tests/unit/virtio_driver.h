@@ -38,6 +38,23 @@ struct vd_seg {
 	bool writable; /* device writes it */
 };
 
+/* The guest memory of a test program, made and freed by its group. */
+static struct guest_mem vd_mem;
+
+static inline int vd_group_setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_ERROR);
+	return guest_mem_init(&vd_mem, (uint64_t)TEST_MEM_MIB << 20) ? -1 : 0;
+}
+
+static inline int vd_group_teardown(void **state)
+{
+	(void)state;
+	guest_mem_free(&vd_mem);
+	return 0;
+}
+
 static inline void vd_write(struct vd *d, uint32_t off, uint32_t v)
 {
 	virtio_mmio_bus_ops.write(d->t, off, (uint8_t *)&v, 4);

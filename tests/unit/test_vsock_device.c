@@ -120,6 +120,15 @@ static bool guest_recv(struct virtio_vsock_hdr *h, char *payload, int ms)
 	return true;
 }
 
+/* Whether the device raised its interrupt within MS (on the eventfd a VMM
+ * would hand KVM as an irqfd); consumes it. */
+static bool irq_raised(int ms)
+{
+	struct pollfd p = { .fd = dev.t.irqfd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && devloop_eventfd_read(dev.t.irqfd) > 0;
+}
+
 static int unix_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -205,8 +214,10 @@ static void test_config_and_rst_when_nobody_listens(void **state)
 	(void)state;
 	virtio_mmio_bus_ops.read(&dev.t, VIRTIO_MMIO_CONFIG, (uint8_t *)&cid, 4);
 	assert_int_equal(cid, GUEST_CID);
+	devloop_eventfd_read(dev.t.irqfd);
 	guest_send(VIRTIO_VSOCK_OP_REQUEST, 1000, 4444, NULL, 0, 65536, 0, GUEST_CID, 0);
 	assert_true(guest_recv(&h, NULL, 2000));
+	assert_true(irq_raised(2000));
 	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
 	assert_int_equal(h.src_port, 4444);
 	assert_int_equal(h.dst_port, 1000);

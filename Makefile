@@ -37,7 +37,8 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/lib/log.o $(BUILD)/obj
 
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
-	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline
+	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline \
+	      test_virtio_mmio test_virtio_blk test_virtio_net
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 GUEST_KERNEL := build/guest/vmlinux

@@ -83,6 +83,17 @@ int devloop_watch(struct devloop *l, struct devloop_watch *w, int fd, void (*rea
 	return watch_arm(w);
 }
 
+int devloop_cancel(struct devloop *l, struct devloop_op *op)
+{
+	struct io_uring_sqe *sqe = devloop_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel(sqe, op, 0);
+	io_uring_sqe_set_data(sqe, NULL); /* the cancel's own completion: nothing to do */
+	return 0;
+}
+
 uint64_t devloop_eventfd_read(int fd)
 {
 	uint64_t v = 0;

@@ -53,6 +53,9 @@ struct devloop_watch {
 /* Watch W->fd with a multishot POLLIN; W->ready runs on every wake-up (the
  * poll is re-armed when the kernel ends the multishot). */
 int devloop_watch(struct devloop *l, struct devloop_watch *w, int fd, void (*ready)(struct devloop_watch *w));
+/* Ask the kernel to cancel OP, in flight on L: OP->done then gets
+ * -ECANCELED unless it completed first. 0, or -EBUSY (ring full). */
+int devloop_cancel(struct devloop *l, struct devloop_op *op);
 /* Read an eventfd's counter without blocking (0 if none). */
 uint64_t devloop_eventfd_read(int fd);
 int devloop_start(struct devloop *l);

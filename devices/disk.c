@@ -78,6 +78,16 @@ static struct io_uring_sqe *sqe_for(struct devloop *l, struct devloop_op *op)
 	return sqe;
 }
 
+/* An SQE for OP, an operation that changes the image: -EROFS on a read-only
+ * drive (the file is never touched), -EBUSY when the ring is full. */
+static int sqe_for_write(struct disk *d, struct devloop *l, struct devloop_op *op, struct io_uring_sqe **sqe)
+{
+	if (d->read_only)
+		return -EROFS;
+	*sqe = sqe_for(l, op);
+	return *sqe ? 0 : -EBUSY;
+}
+
 int disk_readv(struct disk *d, struct devloop *l, struct devloop_op *op, const struct iovec *iov,
 	       unsigned int n, uint64_t off)
 {
@@ -94,12 +104,10 @@ int disk_writev(struct disk *d, struct devloop *l, struct devloop_op *op, const 
 		unsigned int n, uint64_t off)
 {
 	struct io_uring_sqe *sqe;
+	int ret = sqe_for_write(d, l, op, &sqe);
 
-	if (d->read_only)
-		return -EROFS;
-	sqe = sqe_for(l, op);
-	if (!sqe)
-		return -EBUSY;
+	if (ret)
+		return ret;
 	io_uring_prep_writev(sqe, d->fd, iov, n, off);
 	io_uring_sqe_set_data(sqe, op);
 	return 0;
@@ -119,12 +127,10 @@ int disk_flush(struct disk *d, struct devloop *l, struct devloop_op *op)
 static int falloc(struct disk *d, struct devloop *l, struct devloop_op *op, int mode, uint64_t off, uint64_t len)
 {
 	struct io_uring_sqe *sqe;
+	int ret = sqe_for_write(d, l, op, &sqe);
 
-	if (d->read_only)
-		return -EROFS;
-	sqe = sqe_for(l, op);
-	if (!sqe)
-		return -EBUSY;
+	if (ret)
+		return ret;
 	io_uring_prep_fallocate(sqe, d->fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
 	io_uring_sqe_set_data(sqe, op);
 	return 0;

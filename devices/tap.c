@@ -2,9 +2,8 @@
 #include "tap.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -13,7 +12,8 @@
 
 #include "../lib/log.h"
 
-int tap_open(const char *name)
+/* The TAP's fd, or -errno. */
+static int open_tap(const char *name)
 {
 	struct ifreq ifr;
 	int hdr = TAP_VNET_HDR_LEN, fd, err;
@@ -49,4 +49,55 @@ int tap_open(const char *name)
 err:
 	close(fd);
 	return err;
+}
+
+int tap_open(struct tap *tap, const char *name)
+{
+	int fd = open_tap(name);
+
+	if (fd < 0) {
+		tap->fd = -1;
+		return fd;
+	}
+	tap_adopt(tap, fd, name);
+	return 0;
+}
+
+void tap_adopt(struct tap *tap, int fd, const char *name)
+{
+	tap->fd = fd;
+	snprintf(tap->name, sizeof(tap->name), "%s", name);
+}
+
+void tap_close(struct tap *tap)
+{
+	if (tap->fd >= 0)
+		close(tap->fd);
+	tap->fd = -1;
+}
+
+/* One whole frame in (readv) or out (writev). */
+static int queue_frame(struct tap *tap, struct devloop *l, struct devloop_op *op, const struct iovec *iov,
+		       unsigned int n, bool out)
+{
+	struct io_uring_sqe *sqe = devloop_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	if (out)
+		io_uring_prep_writev(sqe, tap->fd, iov, n, 0);
+	else
+		io_uring_prep_readv(sqe, tap->fd, iov, n, 0);
+	io_uring_sqe_set_data(sqe, op);
+	return 0;
+}
+
+int tap_readv(struct tap *tap, struct devloop *l, struct devloop_op *op, const struct iovec *iov, unsigned int n)
+{
+	return queue_frame(tap, l, op, iov, n, false);
+}
+
+int tap_writev(struct tap *tap, struct devloop *l, struct devloop_op *op, const struct iovec *iov, unsigned int n)
+{
+	return queue_frame(tap, l, op, iov, n, true);
 }

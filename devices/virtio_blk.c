@@ -261,29 +261,11 @@ static void handle_chain(struct virtio_blk *b, struct vq_chain *c)
 static void blk_notify(struct virtio_mmio *t, unsigned int q)
 {
 	struct virtio_blk *b = t->dev;
-	struct virtqueue *vq = &t->vqs[q];
 	struct vq_chain c;
 
-	for (;;) {
-		int ret = vq_pop(vq, &c);
-
-		if (ret == 0) {
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			break;
-		}
-		if (ret < 0) {
-			virtio_mmio_warn_once(t, "malformed request: %s", vq->error);
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, q);
-			continue;
-		}
+	/* handle_chain checks each request itself, answering with a status. */
+	while (virtio_mmio_pop(t, q, &c, "malformed request", NULL))
 		handle_chain(b, &c);
-	}
 }
 
 static void blk_activate(struct virtio_mmio *t)
@@ -313,7 +295,7 @@ const struct virtio_dev_ops virtio_blk_ops = {
 };
 
 int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool direct, const char *id,
-		    int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq)
+		    const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	struct virtio_blk_config *cfg = &b->config;
 	int ret;
@@ -342,7 +324,7 @@ int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool
 	cfg->max_write_zeroes_sectors = UINT32_MAX;
 	cfg->max_write_zeroes_seg = 1;
 	cfg->write_zeroes_may_unmap = 1;
-	ret = virtio_mmio_init(&b->t, &virtio_blk_ops, b, id, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&b->t, &virtio_blk_ops, b, id, host, mem, base, irq);
 	if (ret)
 		return ret;
 	b->t.config = (const uint8_t *)cfg;

@@ -31,7 +31,7 @@ extern const struct virtio_dev_ops virtio_blk_ops;
 /* Open the image and set up the device; ID (up to 20 bytes) is what the
  * guest's get-id returns (e.g. /dev/disk/by-id/virtio-ID). */
 int virtio_blk_init(struct virtio_blk *b, const char *path, bool read_only, bool direct, const char *id,
-		    int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq);
+		    const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq);
 void virtio_blk_destroy(struct virtio_blk *b);
 
 #endif

@@ -1,5 +1,6 @@
 /* virtio-mmio transport: the register file, feature negotiation, the status
- * handshake, queue setup and reset, ioeventfd/irqfd wiring, and the hand-off
+ * handshake, queue setup and reset, its eventfds (connected to the guest by
+ * the VMM's struct virtio_mmio_host), and the hand-off
  * of activate/reset to the device thread. See virtio_mmio.h for threading. */
 #include "virtio_mmio.h"
 
@@ -8,11 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/kvm.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
@@ -147,6 +146,33 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 		t->vqs[q].active = false;
 	if (t->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
+}
+
+bool virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct vq_chain *c, const char *what,
+		     virtio_chain_check check)
+{
+	struct virtqueue *vq = &t->vqs[q];
+
+	for (;;) {
+		int ret = vq_pop(vq, c);
+		const char *why;
+
+		if (ret == 0) {
+			if (vq_enable_notify(vq))
+				continue; /* made available while we were re-enabling */
+			return false; /* the driver's next notify brings the device back */
+		}
+		if (ret == -EPROTO) {
+			virtio_mmio_fail(t, vq->error);
+			return false;
+		}
+		why = ret < 0 ? vq->error : check ? check(c) : NULL;
+		if (!why)
+			return true;
+		virtio_mmio_warn_once(t, "%s: %s", what, why);
+		vq_push(vq, c->head, 0);
+		virtio_mmio_signal_used(t, q);
+	}
 }
 
 /* --- registers (vCPU threads) --------------------------------------------- */
@@ -425,29 +451,35 @@ static void notify_ready(struct devloop_watch *w)
 
 /* --- lifetime -------------------------------------------------------------- */
 
+/* Queue Q's QueueNotify writes signal its eventfd without a vCPU exit. */
 static int register_ioeventfd(struct virtio_mmio *t, unsigned int q, bool assign)
 {
-	struct kvm_ioeventfd io = {
-		.datamatch = q,
-		.addr = t->base + VIRTIO_MMIO_QUEUE_NOTIFY,
-		.len = 4,
-		.fd = t->notify_fd[q],
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
-	};
+	int ret;
 
-	if (ioctl(t->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-		int err = -errno;
+	if (!t->host)
+		return 0;
+	ret = t->host->ioeventfd(t->host->ctx, t->notify_fd[q], t->base + VIRTIO_MMIO_QUEUE_NOTIFY, q, assign);
+	if (ret)
+		pr_err("%s: connecting queue %u's notify eventfd (ioeventfd): %s", t->name, q, strerror(-ret));
+	return ret;
+}
 
-		pr_err("%s: KVM_IOEVENTFD queue %u: %s", t->name, q, strerror(errno));
-		return err;
-	}
-	return 0;
+static int register_irqfd(struct virtio_mmio *t, bool assign)
+{
+	int ret;
+
+	if (!t->host)
+		return 0;
+	ret = t->host->irqfd(t->host->ctx, t->irqfd, t->irq, assign);
+	if (ret)
+		pr_err("%s: connecting the interrupt eventfd to IRQ %u (irqfd): %s", t->name, t->irq,
+		       strerror(-ret));
+	return ret;
 }
 
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev, const char *name,
-		     int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq)
+		     const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
-	struct kvm_irqfd irqfd = { .gsi = irq };
 	int ret;
 
 	memset(t, 0, sizeof(*t));
@@ -457,7 +489,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
 	t->ops = ops;
 	t->dev = dev;
 	snprintf(t->name, sizeof(t->name), "%s %s", ops->type, name);
-	t->vm_fd = vm_fd;
+	t->host = host;
 	t->mem = mem;
 	t->base = base;
 	t->irq = irq;
@@ -484,12 +516,10 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
 		pr_err("%s: eventfd: %s", t->name, strerror(errno));
 		return -errno;
 	}
-	irqfd.fd = (uint32_t)t->irqfd;
-	if (ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0) {
-		ret = -errno;
-		pr_err("%s: KVM_IRQFD for IRQ %u: %s", t->name, irq, strerror(errno));
+	ret = register_irqfd(t, true);
+	if (ret)
 		return ret;
-	}
+	t->irqfd_registered = true;
 	ret = devloop_watch(&t->loop, &t->ctl_watch, t->ctl_fd, ctl_ready);
 	for (unsigned int q = 0; !ret && q < ops->num_queues; q++) {
 		t->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -526,12 +556,10 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 		if (t->notify_fd[q] >= 0)
 			close(t->notify_fd[q]);
 	}
-	if (t->irqfd >= 0) {
-		struct kvm_irqfd irqfd = { .fd = (uint32_t)t->irqfd, .gsi = t->irq, .flags = KVM_IRQFD_FLAG_DEASSIGN };
-
-		ioctl(t->vm_fd, KVM_IRQFD, &irqfd);
+	if (t->irqfd_registered)
+		register_irqfd(t, false);
+	if (t->irqfd >= 0)
 		close(t->irqfd);
-	}
 	if (t->ctl_fd >= 0)
 		close(t->ctl_fd);
 	pthread_mutex_destroy(&t->lock);

@@ -5,7 +5,11 @@
  * QueueNotify, which KVM turns into a write on that queue's ioeventfd. Queue
  * work runs on the device's own thread (devloop). One mutex per device
  * serialises the two; device callbacks below are all called with it held,
- * on the device thread. Interrupts leave through an irqfd. */
+ * on the device thread. Interrupts leave through an irqfd.
+ *
+ * The transport makes its eventfds; the VMM connects them to its hypervisor
+ * through struct virtio_mmio_host (vmm/vm.c: KVM_IRQFD, KVM_IOEVENTFD).
+ * Nothing here calls KVM, so tests drive a device with no VM at all. */
 #ifndef HOPX_DEVICES_VIRTIO_MMIO_H
 #define HOPX_DEVICES_VIRTIO_MMIO_H
 
@@ -22,6 +26,20 @@
 #define VIRTIO_MAX_QUEUES 3
 
 struct virtio_mmio;
+
+/* How the transport's eventfds reach the guest, supplied by the VMM. With
+ * no host (NULL, as in unit tests) the eventfds stay unconnected: the
+ * transport still writes irqfd on every interrupt and notify_fd[q] on a
+ * QueueNotify register write, and whoever holds them can watch them. */
+struct virtio_mmio_host {
+	/* A write to FD raises guest interrupt GSI (ASSIGN), or no longer does.
+	 * 0 or -errno. */
+	int (*irqfd)(void *ctx, int fd, uint32_t gsi, bool assign);
+	/* The guest's 4-byte write of DATA at guest-physical ADDR signals FD
+	 * without a vCPU exit (ASSIGN), or no longer does. 0 or -errno. */
+	int (*ioeventfd)(void *ctx, int fd, uint64_t addr, uint32_t data, bool assign);
+	void *ctx;
+};
 
 /* What a device supplies: a const vtable, one per device type. */
 struct virtio_dev_ops {
@@ -50,7 +68,7 @@ struct virtio_mmio {
 	char name[64];      /* "virtio-blk vda" (for logs) */
 	uint64_t base;
 	uint32_t irq;
-	int vm_fd;
+	const struct virtio_mmio_host *host; /* NULL: eventfds not connected */
 	const struct guest_mem *mem;
 
 	uint64_t device_features; /* the device's own bits; the transport adds VERSION_1 etc. */
@@ -86,14 +104,16 @@ struct virtio_mmio {
 		unsigned int q;
 	} notify[VIRTIO_MAX_QUEUES];
 	bool ioeventfd_registered[VIRTIO_MAX_QUEUES];
+	bool irqfd_registered;
 };
 
 extern const struct bus_ops virtio_mmio_bus_ops;
 
-/* Set up the transport for device DEV at BASE/IRQ: its loop, ioeventfds and
- * irqfd. Returns 0 or -errno (logged). */
+/* Set up the transport for device DEV at BASE/IRQ: its loop and eventfds,
+ * connected through HOST (may be NULL; must outlive T). Returns 0 or -errno
+ * (logged). */
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev, const char *name,
-		     int vm_fd, const struct guest_mem *mem, uint64_t base, uint32_t irq);
+		     const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq);
 int virtio_mmio_start(struct virtio_mmio *t);
 /* Stop the device thread and release everything (safe on a failed init). */
 void virtio_mmio_destroy(struct virtio_mmio *t);
@@ -105,6 +125,18 @@ void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q);
 /* The driver broke the protocol beyond one request: set DEVICE_NEEDS_RESET,
  * raise a config interrupt, stop the queues, and log WHY once. */
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why);
+/* Whether a chain suits the queue it came from: NULL, or why not (a static
+ * string for the log). */
+typedef const char *(*virtio_chain_check)(const struct vq_chain *c);
+/* Take queue Q's next chain the device can use into C. False when there is
+ * none: the queue is empty (the driver's notifications are re-enabled first
+ * and the ring checked again, so a chain made available meanwhile is taken,
+ * not slept through) or the ring is corrupt (the device is failed, see
+ * virtio_mmio_fail). A malformed chain, or one CHECK (may be NULL) refuses,
+ * is logged once as "WHAT: why", returned to the driver with length 0 and
+ * skipped. */
+bool virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct vq_chain *c, const char *what,
+		     virtio_chain_check check);
 /* Log a per-request problem once per device generation. */
 void virtio_mmio_warn_once(struct virtio_mmio *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether the device may take new work (activated, not failed, not paused). */

@@ -1,18 +1,16 @@
-/* virtio-net: receive = readv from the TAP straight into the guest's
- * receive chain; transmit = writev of the guest's chain (virtio_net_hdr_v1
- * included, which the TAP expects). One operation per direction in flight,
- * which keeps frames in order. */
+/* virtio-net: receive = the backend (devices/tap.c) reads a frame straight
+ * into the guest's receive chain; transmit = it writes the guest's chain
+ * (virtio_net_hdr_v1 included, which the TAP expects). One operation per
+ * direction in flight, which keeps frames in order. */
 #include "virtio_net.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <linux/virtio_ids.h>
 
 #include "../lib/log.h"
-#include "tap.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -29,164 +27,95 @@ static struct net_io *io_idle(struct net_io io[2], uint64_t generation)
 	return NULL;
 }
 
-static void rx_start(struct virtio_net *n);
-static void tx_start(struct virtio_net *n);
+static void io_start(struct virtio_net *n, unsigned int q);
 
-static void rx_done(struct devloop_op *op, int res, uint32_t flags)
+static const char *rx_check(const struct vq_chain *c)
+{
+	return c->nr_out || c->in_len < TAP_VNET_HDR_LEN ? "readable or shorter than the header" : NULL;
+}
+
+static const char *tx_check(const struct vq_chain *c)
+{
+	return c->nr_in || c->out_len < TAP_VNET_HDR_LEN || c->out_len > MAX_FRAME ? "writable, or not a frame's size"
+										    : NULL;
+}
+
+/* A frame came in from the backend (RXQ) or went out to it (TXQ). */
+static void io_done(struct devloop_op *op, int res, uint32_t flags)
 {
 	struct net_io *io = container_of(op, struct net_io, op);
 	struct virtio_net *n = io->n;
 	struct virtio_mmio *t = &n->t;
+	unsigned int q = io->q;
 
 	(void)flags;
 	pthread_mutex_lock(&t->lock);
 	io->busy = false;
-	if (io->generation == t->generation && t->vqs[RXQ].active) {
-		if (res == -ECANCELED) {
+	if (io->generation == t->generation && t->vqs[q].active) {
+		if (q == RXQ && res == -ECANCELED) {
 			/* Cancelled by a pause before a frame came: the buffer goes
 			 * back to the ring untouched (it was the last one taken). */
 			vq_unpop(&t->vqs[RXQ]);
-		} else if (res < 0) {
-			virtio_mmio_warn_once(t, "read from TAP %s: %s", n->tap, strerror(-res));
-			vq_push(&t->vqs[RXQ], io->head, 0);
-			n->rx_dropped++;
-			virtio_mmio_signal_used(t, RXQ);
 		} else {
-			vq_push(&t->vqs[RXQ], io->head, (uint32_t)res);
-			n->rx_frames++;
-			virtio_mmio_signal_used(t, RXQ);
+			/* A failed frame is dropped, as a wire would; the guest goes on. */
+			if (res < 0)
+				virtio_mmio_warn_once(t, "%s TAP %s: %s", q == RXQ ? "read from" : "write to", n->tap,
+						      strerror(-res));
+			if (q == RXQ && res < 0)
+				n->rx_dropped++;
+			else if (q == RXQ)
+				n->rx_frames++;
+			else if (res < 0)
+				n->tx_errors++;
+			else
+				n->tx_frames++;
+			vq_push(&t->vqs[q], io->head, q == RXQ && res > 0 ? (uint32_t)res : 0);
+			virtio_mmio_signal_used(t, q);
 		}
-		rx_start(n);
+		io_start(n, q);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Post the next receive buffer to the TAP, if the guest gave us one. */
-static void rx_start(struct virtio_net *n)
+/* RXQ: post the next receive buffer to the backend, if the guest gave us
+ * one. TXQ: send the next frame the guest queued. */
+static void io_start(struct virtio_net *n, unsigned int q)
 {
 	struct virtio_mmio *t = &n->t;
-	struct virtqueue *vq = &t->vqs[RXQ];
-	struct net_io *io = io_idle(n->rx, t->generation);
-	struct io_uring_sqe *sqe;
+	bool rx = q == RXQ;
+	struct net_io *io = io_idle(rx ? n->rx : n->tx, t->generation);
 	struct vq_chain c;
 	int ret;
 
 	if (!io || !virtio_mmio_live(t))
 		return;
-	for (;;) {
-		ret = vq_pop(vq, &c);
-		if (ret == 0 && vq_enable_notify(vq))
-			continue;
-		if (ret == 0)
-			return; /* the driver's next rx notify brings us back */
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			return;
-		}
-		if (ret < 0 || c.nr_out || c.in_len < TAP_VNET_HDR_LEN) {
-			virtio_mmio_warn_once(t, "bad receive buffer: %s",
-					      ret < 0 ? vq->error : "readable or shorter than the header");
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, RXQ);
-			continue;
-		}
-		break;
-	}
-	sqe = devloop_sqe(&t->loop);
-	if (!sqe) {
-		vq_unpop(vq);
+	if (!virtio_mmio_pop(t, q, &c, rx ? "bad receive buffer" : "bad transmit chain", rx ? rx_check : tx_check))
+		return;
+	/* The checks leave a receive buffer only writable segments, and a
+	 * frame to send only readable ones: either way, all of c.iov. */
+	io->niov = rx ? c.nr_in : c.nr_out;
+	memcpy(io->iov, c.iov, io->niov * sizeof(c.iov[0]));
+	ret = rx ? tap_readv(&n->backend, &t->loop, &io->op, io->iov, io->niov)
+		 : tap_writev(&n->backend, &t->loop, &io->op, io->iov, io->niov);
+	if (ret) {
+		vq_unpop(&t->vqs[q]);
 		return;
 	}
 	io->busy = true;
 	io->generation = t->generation;
 	io->head = c.head;
-	io->niov = c.nr_in;
-	memcpy(io->iov, c.iov, c.nr_in * sizeof(c.iov[0]));
-	io_uring_prep_readv(sqe, n->tap_fd, io->iov, io->niov, 0);
-	io_uring_sqe_set_data(sqe, &io->op);
-}
-
-static void tx_done(struct devloop_op *op, int res, uint32_t flags)
-{
-	struct net_io *io = container_of(op, struct net_io, op);
-	struct virtio_net *n = io->n;
-	struct virtio_mmio *t = &n->t;
-
-	(void)flags;
-	pthread_mutex_lock(&t->lock);
-	io->busy = false;
-	if (io->generation == t->generation && t->vqs[TXQ].active) {
-		if (res < 0) {
-			/* The frame is dropped, as a wire would; the guest goes on. */
-			virtio_mmio_warn_once(t, "write to TAP %s: %s", n->tap, strerror(-res));
-			n->tx_errors++;
-		} else {
-			n->tx_frames++;
-		}
-		vq_push(&t->vqs[TXQ], io->head, 0);
-		virtio_mmio_signal_used(t, TXQ);
-		tx_start(n);
-	}
-	pthread_mutex_unlock(&t->lock);
-}
-
-/* Send the next frame the guest queued. */
-static void tx_start(struct virtio_net *n)
-{
-	struct virtio_mmio *t = &n->t;
-	struct virtqueue *vq = &t->vqs[TXQ];
-	struct net_io *io = io_idle(n->tx, t->generation);
-	struct io_uring_sqe *sqe;
-	struct vq_chain c;
-	int ret;
-
-	if (!io || !virtio_mmio_live(t))
-		return;
-	for (;;) {
-		ret = vq_pop(vq, &c);
-		if (ret == 0 && vq_enable_notify(vq))
-			continue;
-		if (ret == 0)
-			return;
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(t, vq->error);
-			return;
-		}
-		if (ret < 0 || c.nr_in || c.out_len < TAP_VNET_HDR_LEN || c.out_len > MAX_FRAME) {
-			virtio_mmio_warn_once(t, "bad transmit chain: %s",
-					      ret < 0 ? vq->error : "writable, or not a frame's size");
-			vq_push(vq, c.head, 0);
-			virtio_mmio_signal_used(t, TXQ);
-			continue;
-		}
-		break;
-	}
-	sqe = devloop_sqe(&t->loop);
-	if (!sqe) {
-		vq_unpop(vq);
-		return;
-	}
-	io->busy = true;
-	io->generation = t->generation;
-	io->head = c.head;
-	io->niov = c.nr_out;
-	memcpy(io->iov, c.iov, c.nr_out * sizeof(c.iov[0]));
-	io_uring_prep_writev(sqe, n->tap_fd, io->iov, io->niov, 0);
-	io_uring_sqe_set_data(sqe, &io->op);
 }
 
 static void net_notify(struct virtio_mmio *t, unsigned int q)
 {
-	if (q == RXQ)
-		rx_start(t->dev);
-	else if (q == TXQ)
-		tx_start(t->dev);
+	if (q == RXQ || q == TXQ)
+		io_start(t->dev, q);
 }
 
 static void net_activate(struct virtio_mmio *t)
 {
-	rx_start(t->dev);
-	tx_start(t->dev);
+	io_start(t->dev, RXQ);
+	io_start(t->dev, TXQ);
 }
 
 static void net_reset(struct virtio_mmio *t)
@@ -200,16 +129,9 @@ static void net_quiesce(struct virtio_mmio *t)
 {
 	struct virtio_net *n = t->dev;
 
-	for (int i = 0; i < 2; i++) {
-		if (n->rx[i].busy && n->rx[i].generation == t->generation) {
-			struct io_uring_sqe *sqe = devloop_sqe(&t->loop);
-
-			if (sqe) {
-				io_uring_prep_cancel(sqe, &n->rx[i].op, 0);
-				io_uring_sqe_set_data(sqe, NULL);
-			}
-		}
-	}
+	for (int i = 0; i < 2; i++)
+		if (n->rx[i].busy && n->rx[i].generation == t->generation)
+			devloop_cancel(&t->loop, &n->rx[i].op);
 }
 
 static bool net_idle(struct virtio_mmio *t)
@@ -234,24 +156,19 @@ const struct virtio_dev_ops virtio_net_ops = {
 	.idle = net_idle,
 };
 
-int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, int vm_fd,
+/* Set up the device around its backend, already open (N->backend). */
+static int net_init(struct virtio_net *n, const char *name, const uint8_t *mac, const struct virtio_mmio_host *host,
 		    const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	int ret;
 
-	memset(n, 0, sizeof(*n));
-	n->tap_fd = -1;
-	snprintf(n->tap, sizeof(n->tap), "%s", tap);
-	ret = tap_open(tap);
-	if (ret < 0)
-		return ret;
-	n->tap_fd = ret;
+	snprintf(n->tap, sizeof(n->tap), "%s", name);
 	if (mac) {
 		memcpy(n->config.mac, mac, 6);
 	} else {
 		uint32_t h = 2166136261u; /* FNV-1a of the name: stable across runs */
 
-		for (const char *p = tap; *p; p++)
+		for (const char *p = name; *p; p++)
 			h = (h ^ (uint8_t)*p) * 16777619u;
 		n->config.mac[0] = 0x02; /* locally administered, unicast */
 		n->config.mac[1] = 0x68; /* 'h' */
@@ -259,10 +176,10 @@ int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, i
 	}
 	n->config.status = VIRTIO_NET_S_LINK_UP;
 	for (int i = 0; i < 2; i++) {
-		n->rx[i] = (struct net_io){ .op.done = rx_done, .n = n };
-		n->tx[i] = (struct net_io){ .op.done = tx_done, .n = n };
+		n->rx[i] = (struct net_io){ .op.done = io_done, .n = n, .q = RXQ };
+		n->tx[i] = (struct net_io){ .op.done = io_done, .n = n, .q = TXQ };
 	}
-	ret = virtio_mmio_init(&n->t, &virtio_net_ops, n, tap, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&n->t, &virtio_net_ops, n, name, host, mem, base, irq);
 	if (ret)
 		return ret;
 	n->t.config = (const uint8_t *)&n->config;
@@ -271,10 +188,28 @@ int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, i
 	return 0;
 }
 
+int virtio_net_init(struct virtio_net *n, const char *tap, const uint8_t *mac, const struct virtio_mmio_host *host,
+		    const struct guest_mem *mem, uint64_t base, uint32_t irq)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	ret = tap_open(&n->backend, tap);
+	if (ret)
+		return ret;
+	return net_init(n, tap, mac, host, mem, base, irq);
+}
+
+int virtio_net_init_fd(struct virtio_net *n, int fd, const char *name, const uint8_t *mac,
+		       const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
+{
+	memset(n, 0, sizeof(*n));
+	tap_adopt(&n->backend, fd, name);
+	return net_init(n, name, mac, host, mem, base, irq);
+}
+
 void virtio_net_destroy(struct virtio_net *n)
 {
 	virtio_mmio_destroy(&n->t);
-	if (n->tap_fd >= 0)
-		close(n->tap_fd);
-	n->tap_fd = -1;
+	tap_close(&n->backend);
 }

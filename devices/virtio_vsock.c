@@ -422,31 +422,20 @@ static void handle_packet(struct virtio_vsock *v, const struct virtio_vsock_hdr 
 	}
 }
 
+static const char *tx_check(const struct vq_chain *c)
+{
+	return c->out_len < HDR_LEN ? "shorter than the header" : NULL;
+}
+
 static void tx_process(struct virtio_vsock *v)
 {
 	struct virtqueue *vq = &v->t.vqs[TXQ];
 	struct vq_chain ch;
 	struct virtio_vsock_hdr h;
 
-	for (;;) {
-		int ret = vq_pop(vq, &ch);
-
-		if (ret == 0) {
-			if (vq_enable_notify(vq))
-				continue;
-			break;
-		}
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(&v->t, vq->error);
-			return;
-		}
-		if (ret < 0 || ch.out_len < HDR_LEN) {
-			virtio_mmio_warn_once(&v->t, "malformed transmit packet: %s",
-					      ret < 0 ? vq->error : "shorter than the header");
-		} else {
-			iov_to_buf(ch.iov, ch.nr_out, 0, &h, sizeof(h));
-			handle_packet(v, &h, &ch);
-		}
+	while (virtio_mmio_pop(&v->t, TXQ, &ch, "malformed transmit packet", tx_check)) {
+		iov_to_buf(ch.iov, ch.nr_out, 0, &h, sizeof(h));
+		handle_packet(v, &h, &ch);
 		vq_push(vq, ch.head, 0);
 		virtio_mmio_signal_used(&v->t, TXQ);
 	}
@@ -543,6 +532,11 @@ static bool conn_wants_read(const struct vsock_conn *c)
 	       vsock_peer_credit(c) > 0;
 }
 
+static const char *rx_check(const struct vq_chain *c)
+{
+	return c->nr_out || c->in_len < HDR_LEN ? "readable or shorter than a header" : NULL;
+}
+
 /* Fill the guest's receive buffers: stray RSTs first, then each stream's
  * control packets, then stream data while the guest's window allows. */
 static void rx_pump(struct virtio_vsock *v)
@@ -556,7 +550,6 @@ static void rx_pump(struct virtio_vsock *v)
 		struct virtio_vsock_hdr h;
 		struct vsock_conn *c = NULL, *reader = NULL;
 		uint32_t len = 0;
-		int ret;
 		bool have = false;
 
 		if (v->rst_len) {
@@ -571,23 +564,8 @@ static void rx_pump(struct virtio_vsock *v)
 			if (!c && !reader)
 				return;
 		}
-		ret = vq_pop(vq, &ch);
-		if (ret == 0) {
-			if (vq_enable_notify(vq))
-				continue;
+		if (!virtio_mmio_pop(&v->t, RXQ, &ch, "bad receive buffer", rx_check))
 			return; /* the guest's next receive notify brings us back */
-		}
-		if (ret == -EPROTO) {
-			virtio_mmio_fail(&v->t, vq->error);
-			return;
-		}
-		if (ret < 0 || ch.nr_out || ch.in_len < HDR_LEN) {
-			virtio_mmio_warn_once(&v->t, "bad receive buffer: %s",
-					      ret < 0 ? vq->error : "readable or shorter than a header");
-			vq_push(vq, ch.head, 0);
-			virtio_mmio_signal_used(&v->t, RXQ);
-			continue;
-		}
 		if (have) {
 			h = v->rsts[v->rst_head];
 			v->rst_head = (v->rst_head + 1) % VSOCK_RST_QUEUE;
@@ -767,8 +745,8 @@ static int listen_uds(const char *path)
 	return fd;
 }
 
-int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path, int vm_fd,
-		      const struct guest_mem *mem, uint64_t base, uint32_t irq)
+int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path,
+		      const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq)
 {
 	int ret;
 
@@ -785,7 +763,7 @@ int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path
 	if (ret < 0)
 		return ret;
 	v->listen_fd = ret;
-	ret = virtio_mmio_init(&v->t, &virtio_vsock_ops, v, uds_path, vm_fd, mem, base, irq);
+	ret = virtio_mmio_init(&v->t, &virtio_vsock_ops, v, uds_path, host, mem, base, irq);
 	if (ret)
 		return ret;
 	v->t.config = (const uint8_t *)&v->config;

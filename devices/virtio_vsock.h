@@ -43,8 +43,8 @@ struct virtio_vsock {
 
 extern const struct virtio_dev_ops virtio_vsock_ops;
 
-int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path, int vm_fd,
-		      const struct guest_mem *mem, uint64_t base, uint32_t irq);
+int virtio_vsock_init(struct virtio_vsock *v, uint32_t cid, const char *uds_path,
+		      const struct virtio_mmio_host *host, const struct guest_mem *mem, uint64_t base, uint32_t irq);
 void virtio_vsock_destroy(struct virtio_vsock *v);
 /* After a restore: the guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET when the
  * device goes live, so it drops every stream it had (their host sockets are

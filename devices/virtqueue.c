@@ -225,42 +225,41 @@ bool vq_enable_notify(struct virtqueue *vq)
 	return vq_has_avail(vq);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
+/* The walker both copies share: bytes [OFF, OFF+LEN) of IOV[0..N) go to
+ * TO, or come from FROM (exactly one is set), as far as the segments go.
+ * Returns the bytes copied. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off, void *to, const void *from, size_t len)
 {
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		uint8_t *seg;
 
 		if (off >= l) {
 			off -= l;
 			continue;
 		}
 		l = l - off < len - done ? l - off : len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, l);
+		seg = (uint8_t *)iov[i].iov_base + off;
+		if (to)
+			memcpy((uint8_t *)to + done, seg, l);
+		else
+			memcpy(seg, (const uint8_t *)from + done, l);
 		done += l;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, buf, NULL, len);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l = l - off < len - done ? l - off : len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, l);
-		done += l;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, n, off, NULL, buf, len);
 }
 
 int iov_slice(const struct iovec *iov, unsigned int n, size_t off, size_t len, struct iovec *out, unsigned int max)

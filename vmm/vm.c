@@ -249,6 +249,29 @@ static int map_memory(struct hopx_vm *vm)
 	return 0;
 }
 
+/* virtio-mmio transports make their eventfds; KVM is told about them here. */
+static int kvm_irqfd(void *ctx, int fd, uint32_t gsi, bool assign)
+{
+	struct hopx_vm *vm = ctx;
+	struct kvm_irqfd r = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	return ioctl(vm->vm_fd, KVM_IRQFD, &r) < 0 ? -errno : 0;
+}
+
+static int kvm_ioeventfd(void *ctx, int fd, uint64_t addr, uint32_t data, bool assign)
+{
+	struct hopx_vm *vm = ctx;
+	struct kvm_ioeventfd r = {
+		.datamatch = data,
+		.addr = addr,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &r) < 0 ? -errno : 0;
+}
+
 /* The next virtio-mmio slot: its address and IRQ. */
 static int virtio_slot(struct hopx_vm *vm, uint64_t *base, uint32_t *irq)
 {
@@ -289,6 +312,7 @@ static int wire_virtio(struct hopx_vm *vm)
 	uint32_t irq;
 	int ret;
 
+	vm->virtio_host = (struct virtio_mmio_host){ .irqfd = kvm_irqfd, .ioeventfd = kvm_ioeventfd, .ctx = vm };
 	if (vm->cfg.ndrives > HOPX_MAX_DRIVES) {
 		pr_err("%u drives: at most %d", vm->cfg.ndrives, HOPX_MAX_DRIVES);
 		return -EINVAL;
@@ -309,8 +333,8 @@ static int wire_virtio(struct hopx_vm *vm)
 		if (!vm->blks[i])
 			return -ENOMEM;
 		vm->nblks = i + 1;
-		ret = virtio_blk_init(vm->blks[i], d->path, d->read_only, d->direct, d->id ? d->id : id, vm->vm_fd,
-				      &vm->mem, base, irq);
+		ret = virtio_blk_init(vm->blks[i], d->path, d->read_only, d->direct, d->id ? d->id : id,
+				      &vm->virtio_host, &vm->mem, base, irq);
 		if (!ret)
 			ret = virtio_attach(vm, &vm->blks[i]->t);
 		if (ret)
@@ -334,8 +358,8 @@ static int wire_virtio(struct hopx_vm *vm)
 		if (!vm->nets[i])
 			return -ENOMEM;
 		vm->nnets = i + 1;
-		ret = virtio_net_init(vm->nets[i], n->tap, n->mac_set ? n->mac : NULL, vm->vm_fd, &vm->mem, base,
-				      irq);
+		ret = virtio_net_init(vm->nets[i], n->tap, n->mac_set ? n->mac : NULL, &vm->virtio_host,
+				      &vm->mem, base, irq);
 		if (!ret)
 			ret = virtio_attach(vm, &vm->nets[i]->t);
 		if (ret)
@@ -352,8 +376,8 @@ static int wire_virtio(struct hopx_vm *vm)
 		vm->vsock = calloc(1, sizeof(*vm->vsock));
 		if (!vm->vsock)
 			return -ENOMEM;
-		ret = virtio_vsock_init(vm->vsock, vm->cfg.vsock.cid, vm->cfg.vsock.uds_path, vm->vm_fd, &vm->mem,
-					base, irq);
+		ret = virtio_vsock_init(vm->vsock, vm->cfg.vsock.cid, vm->cfg.vsock.uds_path,
+					&vm->virtio_host, &vm->mem, base, irq);
 		if (!ret)
 			ret = virtio_attach(vm, &vm->vsock->t);
 		if (ret)

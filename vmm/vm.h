@@ -75,6 +75,8 @@ struct hopx_vm {
 	struct virtio_vsock *vsock;
 	struct virtio_mmio *virtio[16];
 	unsigned int nvirtio;
+	/* How their eventfds reach KVM (irqfd, ioeventfd on vm_fd). */
+	struct virtio_mmio_host virtio_host;
 
 	struct vcpu vcpus[GUEST_VCPUS_MAX];
 	unsigned int nvcpus;

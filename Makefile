@@ -97,26 +97,37 @@ guest-kernel:
 
 # hopx-agent (guest/agent/): the HopX Agent API, libsoup 3 + jansson.
 AGENT_PKGS := libsoup-3.0 gio-unix-2.0 jansson
+AGENT_CFLAGS = $(shell pkg-config --cflags $(AGENT_PKGS))
+AGENT_LIBS = $(shell pkg-config --libs $(AGENT_PKGS)) -lutil
 AGENT_SRCS := $(wildcard guest/agent/*.c)
-$(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(AGENT_PKGS)) $(AGENT_SRCS) $(LDFLAGS) \
-		$(shell pkg-config --libs $(AGENT_PKGS)) -lutil -o $@
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
+# Everything but main(): what the unit tests link.
+AGENT_LIB_OBJS := $(filter-out $(BUILD)/obj/guest/agent/main.o,$(AGENT_OBJS))
+$(BUILD)/obj/guest/agent/%.o: CFLAGS += $(AGENT_CFLAGS)
+$(AGENT_OBJS): | deps-agent
+$(BUILD)/hopx-agent: $(AGENT_OBJS)
+	$(CC) $^ $(LDFLAGS) $(AGENT_LIBS) -o $@
 agent: $(BUILD)/hopx-agent
 
 # hopxd (orchestrator/): the sandbox service, libsoup 3 + jansson + SQLite;
 # hopx-jail confines each sandbox (namespaces, cgroups, seccomp).
 HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
+HOPXD_CFLAGS = $(shell pkg-config --cflags $(HOPXD_PKGS))
+HOPXD_LIBS = $(shell pkg-config --libs $(HOPXD_PKGS))
 HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
 	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/relay.c \
 	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c orchestrator/egress.c
-$(BUILD)/hopxd: $(HOPXD_SRCS) $(wildcard orchestrator/*.h) | deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HOPXD_PKGS)) $(HOPXD_SRCS) $(LDFLAGS) \
-		$(shell pkg-config --libs $(HOPXD_PKGS)) -o $@
-$(BUILD)/hopx-jail: orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c orchestrator/cgroup.h orchestrator/jail_net.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c $(LDFLAGS) -lseccomp -o $@
+HOPXD_OBJS := $(HOPXD_SRCS:%.c=$(BUILD)/obj/%.o)
+# Everything but main(): what the unit tests link.
+HOPXD_LIB_OBJS := $(filter-out $(BUILD)/obj/orchestrator/main.o,$(HOPXD_OBJS))
+JAIL_SRCS := orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c
+JAIL_OBJS := $(JAIL_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/orchestrator/%.o: CFLAGS += $(HOPXD_CFLAGS)
+$(HOPXD_OBJS): | deps-agent
+$(BUILD)/hopxd: $(HOPXD_OBJS)
+	$(CC) $^ $(LDFLAGS) $(HOPXD_LIBS) -o $@
+$(BUILD)/hopx-jail: $(JAIL_OBJS)
+	$(CC) $^ $(LDFLAGS) -lseccomp -o $@
 hopxd: $(BUILD)/hopxd $(BUILD)/hopx-jail
 
 # Templates (guest/templates/): root filesystems from Debian's debootstrap,

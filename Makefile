@@ -114,13 +114,21 @@ agent: $(BUILD)/hopx-agent
 HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
 HOPXD_CFLAGS = $(shell pkg-config --cflags $(HOPXD_PKGS))
 HOPXD_LIBS = $(shell pkg-config --libs $(HOPXD_PKGS))
-HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
-	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/relay.c \
-	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c orchestrator/egress.c
+# In layers, each calling only those below it (no cycles):
+#   HTTP front    main api gateway
+#   lifecycle     sandbox
+#   runtimes      runtime rt_namespace rt_vm tsnap vm_launch
+#   below         auth reply agent_client vmm_client relay registry templates egress cgroup paths event util
+HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/reply.c orchestrator/auth.c \
+	orchestrator/sandbox.c \
+	orchestrator/runtime.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/tsnap.c orchestrator/vm_launch.c \
+	orchestrator/agent_client.c orchestrator/vmm_client.c orchestrator/relay.c orchestrator/registry.c \
+	orchestrator/templates.c orchestrator/egress.c orchestrator/cgroup.c orchestrator/paths.c orchestrator/event.c \
+	orchestrator/util.c
 HOPXD_OBJS := $(HOPXD_SRCS:%.c=$(BUILD)/obj/%.o)
 # Everything but main(): what the unit tests link.
 HOPXD_LIB_OBJS := $(filter-out $(BUILD)/obj/orchestrator/main.o,$(HOPXD_OBJS))
-JAIL_SRCS := orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c
+JAIL_SRCS := orchestrator/jail.c orchestrator/jail_net.c orchestrator/jail_log.c orchestrator/cgroup.c
 JAIL_OBJS := $(JAIL_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/obj/orchestrator/%.o: CFLAGS += $(HOPXD_CFLAGS)
 $(HOPXD_OBJS): | deps-agent

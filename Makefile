@@ -31,7 +31,12 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
 	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline
-UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+# hopxd's and hopx-agent's: they link those programs' objects (all but main.o).
+HOPXD_UNIT_TESTS := test_hopxd_registry test_hopxd_auth test_hopxd_sandbox
+AGENT_UNIT_TESTS := test_agent_files test_agent_env
+HOPXD_UNIT_BINS := $(HOPXD_UNIT_TESTS:%=$(BUILD)/tests/%)
+AGENT_UNIT_BINS := $(AGENT_UNIT_TESTS:%=$(BUILD)/tests/%)
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(HOPXD_UNIT_BINS) $(AGENT_UNIT_BINS)
 
 GUEST_KERNEL := build/guest/vmlinux
 TEST_INIT := $(BUILD)/guest/test-init
@@ -83,6 +88,14 @@ $(BUILD)/hopx-vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libhopxvmm.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhopxvmm.a | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(BUILD)/libhopxvmm.a $(LDFLAGS) $(LIBS) -lcmocka -o $@
+
+$(HOPXD_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/hopxd_test.h $(HOPXD_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOPXD_CFLAGS) $< $(HOPXD_LIB_OBJS) $(LDFLAGS) $(HOPXD_LIBS) -lcmocka -o $@
+
+$(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AGENT_CFLAGS) $< $(AGENT_LIB_OBJS) $(LDFLAGS) $(AGENT_LIBS) -lcmocka -o $@
 
 # The test guest's /init: static, so the initramfs needs nothing else.
 $(TEST_INIT): tests/init/test-init.c

@@ -61,9 +61,18 @@ bool bearer_sandbox(SoupServerMessage *msg, char *id, size_t size)
 	return token_sandbox(bearer_token(h), id, size) == 0;
 }
 
-bool may_call_sandbox(SoupServerMessage *msg, const char *id)
+bool may_call(const char *authorization, const char *api_key, const char *id)
 {
 	char owner[40] = "";
 
-	return (bearer_sandbox(msg, owner, sizeof(owner)) && strcmp(owner, id) == 0) || api_key_ok(msg);
+	return (token_sandbox(bearer_token(authorization), owner, sizeof(owner)) == 0 && strcmp(owner, id) == 0) ||
+	       api_key_valid(api_key);
+}
+
+bool may_call_sandbox(SoupServerMessage *msg, const char *id)
+{
+	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+
+	return may_call(soup_message_headers_get_one(h, "Authorization"), soup_message_headers_get_one(h, "X-API-Key"),
+			id);
 }

@@ -24,7 +24,11 @@ char *token_issue(const char *id, long long *expires);
 int token_sandbox(const char *token, char *id, size_t size);
 /* The sandbox MSG's bearer token was issued for. */
 bool bearer_sandbox(SoupServerMessage *msg, char *id, size_t size);
-/* MSG may call sandbox ID's agent: a token for ID, or an API key. */
+/* A caller with these headers (each may be NULL) may call sandbox ID's
+ * agent: its Authorization carries a token issued for ID, or its
+ * X-API-Key is valid. */
+bool may_call(const char *authorization, const char *api_key, const char *id);
+/* The same for MSG's headers. */
 bool may_call_sandbox(SoupServerMessage *msg, const char *id);
 
 #endif

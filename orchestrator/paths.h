@@ -18,6 +18,9 @@
 #define SBX_VMM_LOG    "vmm.log"        /* the jail's and VMM's output */
 #define SBX_JAIL_LOG   "log"            /* the namespace runtime's jail and agent output */
 
+/* In every template image: the agent (the VM's /init, the jail's command). */
+#define GUEST_AGENT_BIN "/sbin/hopx-agent"
+
 /* state-dir/sandboxes/ID/SUB ("" for the directory itself), into BUF. */
 const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size);
 /* Remove the sandbox's files and (empty) directories SUBS, in order; failures other than ENOENT are logged. */

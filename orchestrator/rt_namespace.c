@@ -66,7 +66,7 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 	if (s->internet)
 		argv[n++] = "--egress";
 	argv[n++] = "--";
-	argv[n++] = "/sbin/hopx-agent";
+	argv[n++] = GUEST_AGENT_BIN;
 	argv[n++] = "--listen";
 	argv[n++] = listen;
 	argv[n++] = "--supervisor-token";

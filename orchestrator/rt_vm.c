@@ -31,7 +31,7 @@ static GHashTable *relays;    /* sandbox id -> struct relay */
 /* Can this host run the vm runtime (KVM, hopx-vmm, the kernel)? */
 static int vm_check(bool quiet)
 {
-	if (access("/dev/kvm", R_OK | W_OK) == 0 && access(cfg.vmm, X_OK) == 0 && access(cfg.kernel, R_OK) == 0)
+	if (access(KVM_DEV, R_OK | W_OK) == 0 && access(cfg.vmm, X_OK) == 0 && access(cfg.kernel, R_OK) == 0)
 		return 0;
 	if (!quiet)
 		log_event(LOG_ERROR, "hopxd.config", NULL,

@@ -41,6 +41,8 @@
 #define TPL_API        "api.sock"
 #define TPL_CONSOLE    "console.log"
 
+#define BOOT_ID "/proc/sys/kernel/random/boot_id" /* a snapshot is only good for the boot that made it */
+
 static GHashTable *templates; /* name -> struct vm_template */
 
 static char *file_key(const char *path)
@@ -60,7 +62,7 @@ static char *template_key(const char *image, int mem_mib, char **inputs)
 	char *boot = NULL, *a = file_key(image), *b = file_key(cfg.kernel), *c = file_key(cfg.vmm);
 	char *all, *hash;
 
-	g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL);
+	g_file_get_contents(BOOT_ID, &boot, NULL, NULL);
 	/* "net1": the VM has a NIC on a TAP in its jail (older snapshots have none) */
 	all = g_strdup_printf("net1|%s|%s|%s|%d|%s", a, b, c, mem_mib, boot ? boot : "");
 	hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, all, -1);
@@ -336,7 +338,7 @@ static bool inputs_current(const char *inputs)
 		g_free(now);
 	}
 	if (ok)
-		ok = g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL) && strcmp(boot, f[5]) == 0;
+		ok = g_file_get_contents(BOOT_ID, &boot, NULL, NULL) && strcmp(boot, f[5]) == 0;
 	g_free(boot);
 	g_strfreev(f);
 	return ok;

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "jail_net.h"
+#include "paths.h"
 #include "util.h"
 #include "vm_launch.h"
 
@@ -36,7 +37,7 @@ int vmm_spawn(const char *id, const char *dir, int vcpus, int mem_mib, const cha
 	for (const char *const *a = (const char *const[]){ cfg.jail, "--id", id, "--scratch", scratch, "--run-dir", run,
 							   "--cpus", cpus, "--memory-mib", mem, "--disk-mib", "16",
 							   "--bind-ro", cfg.vmm, "--bind-ro", cfg.kernel, "--bind-ro",
-							   image, "--bind", dir, "--bind", "/dev/kvm", "--bind",
+							   image, "--bind", dir, "--bind", KVM_DEV, "--bind",
 							   "/dev/net/tun", "--tap", VM_TAP, NULL };
 	     *a; a++)
 		g_ptr_array_add(argv, (char *)*a);
@@ -88,7 +89,7 @@ char **vmm_boot_argv(const char *image, int mem_mib, const char *vsock, const ch
 {
 	char *dns = host_nameserver();
 	char *cmdline = g_strdup_printf("console=ttyS0 reboot=k panic=-1 quiet root=/dev/vda ro "
-					"ip=%s::%s:255.255.255.252::eth0:off:%s init=/sbin/hopx-agent -- "
+					"ip=%s::%s:255.255.255.252::eth0:off:%s init=" GUEST_AGENT_BIN " -- "
 					"--listen vsock:%d --supervisor-token %s --overlay-root",
 					JAIL_TAP_GUEST, JAIL_TAP_GATEWAY, dns ? dns : "", AGENT_PORT, supervisor);
 	char *mem = g_strdup_printf("%d", mem_mib), *drive = g_strdup_printf("path=%s,ro", image);

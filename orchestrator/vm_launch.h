@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #define AGENT_PORT 7777 /* the agent's vsock port in every VM */
+#define KVM_DEV "/dev/kvm" /* what a VMM needs, bound into its jail */
 
 /* Start hopx-vmm with VMM_ARGV under hopx-jail for sandbox (or template
  * snapshot) ID in its directory DIR: VCPUS, MEM_MIB of guest memory, the

@@ -31,6 +31,36 @@
 static SoupServer *server;
 static uint64_t request_seq;
 
+/* The lifecycle's answers (sandbox.h) to an HTTP request. */
+static void answer_json(void *req, unsigned int status, json_t *body)
+{
+	reply_json(req, status, body);
+}
+
+static void answer_error(void *req, unsigned int status, const char *code, const char *message)
+{
+	reply_error(req, status, code, "%s", message);
+}
+
+static void answer_hold(void *req)
+{
+	g_object_ref(req);
+	soup_server_message_pause(req);
+}
+
+static void answer_release(void *req)
+{
+	soup_server_message_unpause(req);
+	g_object_unref(req);
+}
+
+static const struct sandbox_answer http_answer = {
+	.json = answer_json,
+	.error = answer_error,
+	.hold = answer_hold,
+	.release = answer_release,
+};
+
 static json_t *parse_body(SoupServerMessage *msg, bool *bad)
 {
 	SoupMessageBody *b = soup_server_message_get_request_body(msg);
@@ -116,9 +146,9 @@ static void one_sandbox(SoupServerMessage *msg, const char *method, const char *
 		else
 			reply_json(msg, 200, json_pack("{s:s,s:s}", "id", id, "status", "deleted"));
 	} else if (strcmp(action, "pause") == 0 && strcmp(method, "POST") == 0) {
-		sandbox_pause(msg, &s);
+		sandbox_pause(&http_answer, msg, &s);
 	} else if (strcmp(action, "resume") == 0 && strcmp(method, "POST") == 0) {
-		sandbox_resume(msg, &s);
+		sandbox_resume(&http_answer, msg, &s);
 	} else if (strcmp(action, "token/refresh") == 0 && strcmp(method, "POST") == 0) {
 		refresh_token(msg, &s);
 	} else if (strcmp(action, "timeout") == 0 && strcmp(method, "PUT") == 0) {
@@ -208,7 +238,7 @@ static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path, GH
 	if (bad)
 		return;
 	if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "POST") == 0)
-		sandbox_create(msg, body);
+		sandbox_create(&http_answer, msg, body);
 	else if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "GET") == 0)
 		list_sandboxes(msg, query);
 	else if (strncmp(path, "/v1/sandboxes/", 14) == 0)

@@ -3,6 +3,7 @@
  * timeout, maximum lifetime, dead sandboxes) and recovery after a restart.
  * Every state change is logged as an event (event.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,6 @@
 #include "egress.h"
 #include "event.h"
 #include "registry.h"
-#include "reply.h"
 #include "runtime.h"
 #include "sandbox.h"
 #include "templates.h"
@@ -38,6 +38,21 @@ json_t *sandbox_json(const struct sandbox *s)
 	json_object_set_new(o, "isolation", json_string(runtime_isolation(s->runtime)));
 	g_free(host);
 	return o;
+}
+
+/* An error answer with a formatted message. */
+static void answer_error(const struct sandbox_answer *a, void *req, unsigned int status, const char *code,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void answer_error(const struct sandbox_answer *a, void *req, unsigned int status, const char *code,
+			 const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	a->error(req, status, code, text);
 }
 
 static const struct runtime *rt_of(const struct sandbox *s)
@@ -81,7 +96,8 @@ void sandbox_touch(const char *id)
  * ready yet (a template still being prepared) is started from here. -------- */
 
 struct waiter {
-	SoupServerMessage *msg;
+	const struct sandbox_answer *a;
+	void *req;                 /* the caller's, held until the answer */
 	struct sandbox s;
 	bool resume;
 	char *image;      /* create: what to start, until it is started */
@@ -93,8 +109,7 @@ struct waiter {
 
 static void waiter_free(struct waiter *w)
 {
-	soup_server_message_unpause(w->msg);
-	g_object_unref(w->msg);
+	w->a->release(w->req);
 	json_decref(w->env);
 	json_decref(w->manifest);
 	g_free(w->image);
@@ -108,7 +123,8 @@ static void wait_failed(struct waiter *w, const char *why)
 	log_event(LOG_ERROR, w->resume ? "sandbox.resume_failed" : "sandbox.create_failed", s.id, "%s", why);
 	sandbox_kill(&s, w->resume ? "resume failed" : "create failed");
 	/* Not a 5xx: the SDK re-sends failed POSTs (§4.1, §7.4). */
-	reply_error(w->msg, 424, "SANDBOX_START_FAILED", "the sandbox did not %s: %s", w->resume ? "resume" : "start", why);
+	answer_error(w->a, w->req, 424, "SANDBOX_START_FAILED", "the sandbox did not %s: %s",
+		     w->resume ? "resume" : "start", why);
 	waiter_free(w);
 }
 
@@ -133,7 +149,7 @@ static void wait_done(struct waiter *w)
 	} else {
 		log_event(LOG_INFO, "sandbox.resumed", w->s.id, "resumed");
 	}
-	reply_json(w->msg, w->resume ? 200 : 201, o);
+	w->a->json(w->req, w->resume ? 200 : 201, o);
 	waiter_free(w);
 	g_free(token);
 }
@@ -201,10 +217,11 @@ static gboolean poll_agent(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void wait_for_agent(struct waiter *w, SoupServerMessage *msg)
+static void wait_for_agent(struct waiter *w, const struct sandbox_answer *a, void *req)
 {
-	w->msg = g_object_ref(msg);
-	soup_server_message_pause(msg);
+	w->a = a;
+	w->req = req;
+	a->hold(req);
 	/* A first create of a template on a software-KVM host boots it: minutes. */
 	w->deadline = g_get_monotonic_time() + (gint64)runtime_start_timeout_s(w->s.runtime) * G_USEC_PER_SEC;
 	w->timer = g_timeout_add(20, poll_agent, w);
@@ -281,31 +298,31 @@ unsigned int sandbox_parse_create(json_t *body, struct create_request *req, cons
 	return 0;
 }
 
-void sandbox_create(SoupServerMessage *msg, json_t *body)
+void sandbox_create(const struct sandbox_answer *a, void *req, json_t *body)
 {
 	const struct runtime *rt = runtime_get(cfg.runtime);
-	struct create_request req;
+	struct create_request cr;
 	struct waiter *w;
 	json_t *manifest, *res;
 	char *image, *id, *sup, why[512];
 	const char *name, *code;
-	unsigned int status = sandbox_parse_create(body, &req, &code, why, sizeof(why));
+	unsigned int status = sandbox_parse_create(body, &cr, &code, why, sizeof(why));
 
 	if (status) {
-		reply_error(msg, status, code, "%s", why);
+		a->error(req, status, code, why);
 		return;
 	}
-	name = req.template_name;
+	name = cr.template_name;
 	if (registry_count() >= (int)cfg.max_sandboxes) {
-
-		reply_error(msg, 429, "RESOURCE_LIMIT", "%u sandboxes are running: the most this hopxd allows",
-			    cfg.max_sandboxes);
+		answer_error(a, req, 429, "RESOURCE_LIMIT", "%u sandboxes are running: the most this hopxd allows",
+			     cfg.max_sandboxes);
 		return;
 	}
 	manifest = template_find(name);
 	image = template_image(name);
 	if (!manifest || !image) {
-		reply_error(msg, 404, "TEMPLATE_NOT_FOUND", "template '%.64s' not found: make templates builds them", name);
+		answer_error(a, req, 404, "TEMPLATE_NOT_FOUND", "template '%.64s' not found: make templates builds them",
+			     name);
 		json_decref(manifest);
 		g_free(image);
 		return;
@@ -324,20 +341,21 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 	w->s.vcpu = (int)json_integer_value(json_object_get(res, "vcpu")) ?: 1;
 	w->s.memory_mb = (int)json_integer_value(json_object_get(res, "memory_mb")) ?: 1024;
 	w->s.disk_mb = (int)(json_integer_value(json_object_get(res, "disk_gb")) ?: 2) * 1024;
-	w->s.internet = req.internet;
+	w->s.internet = cr.internet;
 	w->s.created_at = w->s.last_active = now_s();
-	w->s.timeout_s = req.timeout_s;
+	w->s.timeout_s = cr.timeout_s;
 	w->s.expires_at = w->s.created_at + (w->s.timeout_s ? MIN(w->s.timeout_s, cfg.max_lifetime_s) : cfg.max_lifetime_s);
-	w->env = req.env ? json_incref(req.env) : NULL;
+	w->env = cr.env ? json_incref(cr.env) : NULL;
 	w->manifest = manifest;
 	w->image = image;
 	if (registry_put(&w->s)) {
-		w->msg = g_object_ref(msg);
-		soup_server_message_pause(msg);
+		w->a = a;
+		w->req = req;
+		a->hold(req);
 		wait_failed(w, "the registry failed");
 		return;
 	}
-	wait_for_agent(w, msg);
+	wait_for_agent(w, a, req);
 }
 
 /* --- pause / resume ---------------------------------------------------------------------------- */
@@ -357,35 +375,35 @@ bool sandbox_settling(const char *status)
 	return strcmp(status, "creating") == 0 || strcmp(status, "resuming") == 0;
 }
 
-void sandbox_pause(SoupServerMessage *msg, struct sandbox *s)
+void sandbox_pause(const struct sandbox_answer *a, void *req, struct sandbox *s)
 {
 	enum sandbox_verdict v = sandbox_transition(s->status, SANDBOX_PAUSE);
 
 	if (v == SANDBOX_ALREADY) {
-		reply_json(msg, 200, sandbox_json(s));
+		a->json(req, 200, sandbox_json(s));
 		return;
 	}
 	if (v != SANDBOX_GO || rt_of(s)->pause(s)) {
-		reply_error(msg, 409, "INVALID_STATE", "the sandbox is %s and could not be paused", s->status);
+		answer_error(a, req, 409, "INVALID_STATE", "the sandbox is %s and could not be paused", s->status);
 		return;
 	}
 	snprintf(s->status, sizeof(s->status), "paused");
 	registry_put(s);
 	log_event(LOG_INFO, "sandbox.paused", s->id, "paused");
-	reply_json(msg, 200, sandbox_json(s));
+	a->json(req, 200, sandbox_json(s));
 }
 
-void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
+void sandbox_resume(const struct sandbox_answer *a, void *req, struct sandbox *s)
 {
 	enum sandbox_verdict v = sandbox_transition(s->status, SANDBOX_RESUME);
 	struct waiter *w;
 
 	if (v == SANDBOX_ALREADY) {
-		reply_json(msg, 200, sandbox_json(s));
+		a->json(req, 200, sandbox_json(s));
 		return;
 	}
 	if (v != SANDBOX_GO || rt_of(s)->resume(s)) {
-		reply_error(msg, 409, "INVALID_STATE", "the sandbox is %s and could not be resumed", s->status);
+		answer_error(a, req, 409, "INVALID_STATE", "the sandbox is %s and could not be resumed", s->status);
 		return;
 	}
 	/* Running again once its agent answers (at once after a thaw; a restored VM takes a moment). */
@@ -394,7 +412,7 @@ void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
 	w = g_new0(struct waiter, 1);
 	w->s = *s;
 	w->resume = true;
-	wait_for_agent(w, msg);
+	wait_for_agent(w, a, req);
 }
 
 /* --- the sweep and recovery ------------------------------------------------------------------- */

@@ -8,14 +8,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
-#include <libsoup/soup.h>
 
 #include "registry.h"
 
+/* Where the answer to a lifecycle call goes: the caller's request REQ
+ * (api.c: an HTTP request) gets one json() or error() answer, at once or,
+ * for a create or resume that waits for the agent, later: between hold()
+ * and release(). The lifecycle itself speaks no HTTP. */
+struct sandbox_answer {
+	void (*json)(void *req, unsigned int status, json_t *body); /* takes BODY */
+	void (*error)(void *req, unsigned int status, const char *code, const char *message);
+	void (*hold)(void *req);
+	void (*release)(void *req);
+};
+
 json_t *sandbox_json(const struct sandbox *s);
-void sandbox_create(SoupServerMessage *msg, json_t *body);
-void sandbox_pause(SoupServerMessage *msg, struct sandbox *s);
-void sandbox_resume(SoupServerMessage *msg, struct sandbox *s);
+void sandbox_create(const struct sandbox_answer *a, void *req, json_t *body);
+void sandbox_pause(const struct sandbox_answer *a, void *req, struct sandbox *s);
+void sandbox_resume(const struct sandbox_answer *a, void *req, struct sandbox *s);
 int sandbox_kill(struct sandbox *s, const char *why);
 void sandbox_touch(const char *id);
 void sandbox_sweep(void);   /* expiry + dead keepers */

@@ -24,8 +24,9 @@
 int vmm_spawn(const char *id, const char *dir, int vcpus, int mem_mib, const char *image, const char *snapdir,
 	      bool egress, char **vmm_argv, int *pid, unsigned long long *start)
 {
-	char *scratch = g_build_filename(dir, "scratch", NULL), *run = g_build_filename(dir, "run", NULL);
-	char *log = g_build_filename(dir, "vmm.log", NULL);
+	/* the same layout in a sandbox's directory and in a template snapshot's */
+	char *scratch = g_build_filename(dir, SBX_SCRATCH, NULL), *run = g_build_filename(dir, SBX_RUN, NULL);
+	char *log = g_build_filename(dir, SBX_VMM_LOG, NULL);
 	char cpus[16], mem[16];
 	GPtrArray *argv = g_ptr_array_new();
 	int err;

@@ -39,7 +39,12 @@ UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
 	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline \
 	      test_virtio_mmio test_virtio_blk test_virtio_net
-UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+# hopxd's and hopx-agent's: they link those programs' objects (all but main.o).
+HOPXD_UNIT_TESTS := test_hopxd_registry test_hopxd_auth test_hopxd_sandbox
+AGENT_UNIT_TESTS := test_agent_files test_agent_env
+HOPXD_UNIT_BINS := $(HOPXD_UNIT_TESTS:%=$(BUILD)/tests/%)
+AGENT_UNIT_BINS := $(AGENT_UNIT_TESTS:%=$(BUILD)/tests/%)
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(HOPXD_UNIT_BINS) $(AGENT_UNIT_BINS)
 
 GUEST_KERNEL := build/guest/vmlinux
 TEST_INIT := $(BUILD)/guest/test-init
@@ -106,6 +111,14 @@ $(BUILD)/tests/test_cli_devices: tests/unit/test_cli_devices.c $(BUILD)/obj/fron
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
+$(HOPXD_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/hopxd_test.h $(HOPXD_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOPXD_CFLAGS) $< $(HOPXD_LIB_OBJS) $(LDFLAGS) $(HOPXD_LIBS) -lcmocka -o $@
+
+$(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AGENT_CFLAGS) $< $(AGENT_LIB_OBJS) $(LDFLAGS) $(AGENT_LIBS) -lcmocka -o $@
+
 # The test guest's /init: static, so the initramfs needs nothing else.
 $(TEST_INIT): tests/init/test-init.c
 	@mkdir -p $(dir $@)
@@ -119,26 +132,45 @@ guest-kernel:
 
 # hopx-agent (guest/agent/): the HopX Agent API, libsoup 3 + jansson.
 AGENT_PKGS := libsoup-3.0 gio-unix-2.0 jansson
+AGENT_CFLAGS = $(shell pkg-config --cflags $(AGENT_PKGS))
+AGENT_LIBS = $(shell pkg-config --libs $(AGENT_PKGS)) -lutil
 AGENT_SRCS := $(wildcard guest/agent/*.c)
-$(BUILD)/hopx-agent: $(AGENT_SRCS) $(wildcard guest/agent/*.h) | deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(AGENT_PKGS)) $(AGENT_SRCS) $(LDFLAGS) \
-		$(shell pkg-config --libs $(AGENT_PKGS)) -lutil -o $@
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
+# Everything but main(): what the unit tests link.
+AGENT_LIB_OBJS := $(filter-out $(BUILD)/obj/guest/agent/main.o,$(AGENT_OBJS))
+$(BUILD)/obj/guest/agent/%.o: CFLAGS += $(AGENT_CFLAGS)
+$(AGENT_OBJS): | deps-agent
+$(BUILD)/hopx-agent: $(AGENT_OBJS)
+	$(CC) $^ $(LDFLAGS) $(AGENT_LIBS) -o $@
 agent: $(BUILD)/hopx-agent
 
 # hopxd (orchestrator/): the sandbox service, libsoup 3 + jansson + SQLite;
 # hopx-jail confines each sandbox (namespaces, cgroups, seccomp).
 HOPXD_PKGS := libsoup-3.0 gio-unix-2.0 jansson sqlite3
-HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/registry.c \
-	orchestrator/sandbox.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/relay.c \
-	orchestrator/templates.c orchestrator/util.c orchestrator/cgroup.c orchestrator/egress.c
-$(BUILD)/hopxd: $(HOPXD_SRCS) $(wildcard orchestrator/*.h) | deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(HOPXD_PKGS)) $(HOPXD_SRCS) $(LDFLAGS) \
-		$(shell pkg-config --libs $(HOPXD_PKGS)) -o $@
-$(BUILD)/hopx-jail: orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c orchestrator/cgroup.h orchestrator/jail_net.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) orchestrator/jail.c orchestrator/jail_net.c orchestrator/cgroup.c $(LDFLAGS) -lseccomp -o $@
+HOPXD_CFLAGS = $(shell pkg-config --cflags $(HOPXD_PKGS))
+HOPXD_LIBS = $(shell pkg-config --libs $(HOPXD_PKGS))
+# In layers, each calling only those below it (no cycles):
+#   HTTP front    main api gateway
+#   lifecycle     sandbox
+#   runtimes      runtime rt_namespace rt_vm tsnap vm_launch
+#   below         auth reply agent_client vmm_client relay registry templates egress cgroup paths event util
+HOPXD_SRCS := orchestrator/main.c orchestrator/api.c orchestrator/gateway.c orchestrator/reply.c orchestrator/auth.c \
+	orchestrator/sandbox.c \
+	orchestrator/runtime.c orchestrator/rt_namespace.c orchestrator/rt_vm.c orchestrator/tsnap.c orchestrator/vm_launch.c \
+	orchestrator/agent_client.c orchestrator/vmm_client.c orchestrator/relay.c orchestrator/registry.c \
+	orchestrator/templates.c orchestrator/egress.c orchestrator/cgroup.c orchestrator/paths.c orchestrator/event.c \
+	orchestrator/util.c
+HOPXD_OBJS := $(HOPXD_SRCS:%.c=$(BUILD)/obj/%.o)
+# Everything but main(): what the unit tests link.
+HOPXD_LIB_OBJS := $(filter-out $(BUILD)/obj/orchestrator/main.o,$(HOPXD_OBJS))
+JAIL_SRCS := orchestrator/jail.c orchestrator/jail_net.c orchestrator/jail_log.c orchestrator/cgroup.c
+JAIL_OBJS := $(JAIL_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/orchestrator/%.o: CFLAGS += $(HOPXD_CFLAGS)
+$(HOPXD_OBJS): | deps-agent
+$(BUILD)/hopxd: $(HOPXD_OBJS)
+	$(CC) $^ $(LDFLAGS) $(HOPXD_LIBS) -o $@
+$(BUILD)/hopx-jail: $(JAIL_OBJS)
+	$(CC) $^ $(LDFLAGS) -lseccomp -o $@
 hopxd: $(BUILD)/hopxd $(BUILD)/hopx-jail
 
 # Templates (guest/templates/): root filesystems from Debian's debootstrap,

@@ -12,50 +12,54 @@
  * Errors are {"error","message","code","request_id"} with an X-Request-ID
  * header (§4.2: the SDK reads "message" and "code" and the header). */
 #include <errno.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "hopxd.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "event.h"
+#include "gateway.h"
+#include "registry.h"
+#include "reply.h"
+#include "runtime.h"
+#include "sandbox.h"
+#include "templates.h"
+#include "util.h"
 
 static SoupServer *server;
 static uint64_t request_seq;
 
-void reply_json(SoupServerMessage *msg, unsigned int status, json_t *body)
+/* The lifecycle's answers (sandbox.h) to an HTTP request. */
+static void answer_json(void *req, unsigned int status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-
-	if (!text) {
-		text = strdup("{\"error\":\"internal error\",\"message\":\"internal error\",\"code\":\"INTERNAL\"}");
-		status = 500;
-	}
-	soup_server_message_set_status(msg, status, NULL);
-	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, strlen(text));
-	json_decref(body);
+	reply_json(req, status, body);
 }
 
-void reply_error(SoupServerMessage *msg, unsigned int status, const char *code, const char *fmt, ...)
+static void answer_error(void *req, unsigned int status, const char *code, const char *message)
 {
-	const char *rid = soup_message_headers_get_one(soup_server_message_get_response_headers(msg), "X-Request-ID");
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	reply_json(msg, status, json_pack("{s:s,s:s,s:s,s:s}", "error", text, "message", text, "code", code,
-					  "request_id", rid ? rid : ""));
+	reply_error(req, status, code, "%s", message);
 }
 
-bool api_key_ok(SoupServerMessage *msg)
+static void answer_hold(void *req)
 {
-	const char *key = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "X-API-Key");
-	bool ok = false;
-
-	for (guint i = 0; key && i < cfg.api_keys->len; i++)
-		ok |= secret_equal(key, g_ptr_array_index(cfg.api_keys, i));
-	return ok;
+	g_object_ref(req);
+	soup_server_message_pause(req);
 }
+
+static void answer_release(void *req)
+{
+	soup_server_message_unpause(req);
+	g_object_unref(req);
+}
+
+static const struct sandbox_answer http_answer = {
+	.json = answer_json,
+	.error = answer_error,
+	.hold = answer_hold,
+	.release = answer_release,
+};
 
 static json_t *parse_body(SoupServerMessage *msg, bool *bad)
 {
@@ -109,17 +113,16 @@ static void list_sandboxes(SoupServerMessage *msg, GHashTable *query)
 
 static void refresh_token(SoupServerMessage *msg, struct sandbox *s)
 {
-	char *token = random_token("hopx_at_", 24), *hash = token_hash(token), exp[32];
-	long long expires = now_s() + cfg.token_ttl_s;
+	long long expires;
+	char *token = token_issue(s->id, &expires), exp[32];
 
-	if (registry_add_token(s->id, hash, expires)) {
+	if (!token) {
 		reply_error(msg, 500, "INTERNAL", "the registry failed");
 	} else {
 		iso_time(expires, exp, sizeof(exp));
 		reply_json(msg, 200, json_pack("{s:s,s:s}", "auth_token", token, "token_expires_at", exp));
 	}
 	g_free(token);
-	g_free(hash);
 }
 
 static void one_sandbox(SoupServerMessage *msg, const char *method, const char *rest, json_t *body)
@@ -130,7 +133,7 @@ static void one_sandbox(SoupServerMessage *msg, const char *method, const char *
 	struct sandbox s;
 
 	snprintf(id, sizeof(id), "%.*s", (int)(slash ? slash - rest : (int)strlen(rest)), rest);
-	if (registry_get(id, &s)) {
+	if (!sandbox_id_ok(id) || registry_get(id, &s)) {
 		/* §4.2: 404 + "sandbox" + "not found" is what the SDK maps to SandboxExpiredError. */
 		reply_error(msg, 404, "SANDBOX_NOT_FOUND", "Sandbox not found");
 		return;
@@ -143,15 +146,15 @@ static void one_sandbox(SoupServerMessage *msg, const char *method, const char *
 		else
 			reply_json(msg, 200, json_pack("{s:s,s:s}", "id", id, "status", "deleted"));
 	} else if (strcmp(action, "pause") == 0 && strcmp(method, "POST") == 0) {
-		sandbox_pause(msg, &s);
+		sandbox_pause(&http_answer, msg, &s);
 	} else if (strcmp(action, "resume") == 0 && strcmp(method, "POST") == 0) {
-		sandbox_resume(msg, &s);
+		sandbox_resume(&http_answer, msg, &s);
 	} else if (strcmp(action, "token/refresh") == 0 && strcmp(method, "POST") == 0) {
 		refresh_token(msg, &s);
 	} else if (strcmp(action, "timeout") == 0 && strcmp(method, "PUT") == 0) {
 		json_t *t = json_object_get(body, "timeout_seconds");
 
-		if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > cfg.max_lifetime_s) {
+		if (!sandbox_timeout_ok(t)) {
 			reply_error(msg, 400, "INVALID_REQUEST", "timeout_seconds: an integer from 1 to %lld",
 				    cfg.max_lifetime_s);
 			return;
@@ -218,11 +221,12 @@ static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path, GH
 		return;
 	}
 	if (strcmp(path, "/health") == 0) {
+		const struct runtime *rt = runtime_get(cfg.runtime);
 		json_t *h = json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", HOPXD_VERSION, "runtime", cfg.runtime,
 				      "sandboxes", registry_count());
 
-		if (strcmp(cfg.runtime, "vm") == 0) /* each template's snapshot: preparing, ready or failed */
-			json_object_set_new(h, "templates", vm_templates_status());
+		if (rt && rt->prepared) /* each template's preparation (vm: its snapshot): preparing, ready or failed */
+			json_object_set_new(h, "templates", rt->prepared());
 		reply_json(msg, 200, h);
 		return;
 	}
@@ -234,7 +238,7 @@ static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path, GH
 	if (bad)
 		return;
 	if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "POST") == 0)
-		sandbox_create(msg, body);
+		sandbox_create(&http_answer, msg, body);
 	else if (strcmp(path, "/v1/sandboxes") == 0 && strcmp(method, "GET") == 0)
 		list_sandboxes(msg, query);
 	else if (strncmp(path, "/v1/sandboxes/", 14) == 0)
@@ -257,7 +261,8 @@ int api_start(void)
 	GSocketAddress *sa;
 
 	if (!addr) {
-		fprintf(stderr, "hopxd: --listen %s: an IPv4 address (the SDK forces IPv4)\n", cfg.listen_host);
+		log_event(LOG_ERROR, "hopxd.config", NULL, "--listen %s: an IPv4 address (the SDK forces IPv4)",
+			  cfg.listen_host);
 		return -EINVAL;
 	}
 	sa = g_inet_socket_address_new(addr, (guint16)cfg.listen_port);
@@ -266,7 +271,8 @@ int api_start(void)
 	soup_server_add_handler(server, NULL, handle, NULL, NULL);
 	gateway_ws_register(server);
 	if (!soup_server_listen(server, sa, 0, &e)) {
-		fprintf(stderr, "hopxd: listen on %s:%u: %s\n", cfg.listen_host, cfg.listen_port, e->message);
+		log_event(LOG_ERROR, "hopxd.listen_failed", NULL, "listen on %s:%u: %s", cfg.listen_host, cfg.listen_port,
+			  e->message);
 		g_error_free(e);
 		g_object_unref(sa);
 		return -EADDRINUSE;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,28 @@
 #include "cgroup.h"
 
 #define ROOT "/sys/fs/cgroup"
+
+static void (*log_fn)(const char *msg);
+
+void cg_set_log(void (*fn)(const char *msg))
+{
+	log_fn = fn;
+}
+
+static void cg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cg_log(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (log_fn)
+		log_fn(text);
+	else
+		fprintf(stderr, "cgroup: %s\n", text);
+}
 
 static bool is_v2(void)
 {
@@ -41,7 +64,7 @@ static int write_file(const char *dir, const char *file, const char *value)
 	if (fd >= 0)
 		close(fd);
 	if (err)
-		fprintf(stderr, "cgroup: write %s to %s: %s\n", value, path, strerror(-err));
+		cg_log("write %s to %s: %s", value, path, strerror(-err));
 	return err;
 }
 
@@ -76,7 +99,7 @@ static int make_dirs(const char *id)
 		write_file(ROOT "/hopx", "cgroup.subtree_control", "+cpu +memory +pids");
 		group_dir(dir, sizeof(dir), "", id);
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			fprintf(stderr, "cgroup: mkdir %s: %s\n", dir, strerror(errno));
+			cg_log("mkdir %s: %s", dir, strerror(errno));
 			return -errno;
 		}
 		return 0;
@@ -88,7 +111,7 @@ static int make_dirs(const char *id)
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			int err = -errno;
 
-			fprintf(stderr, "cgroup: mkdir %s: %s (is the %s controller mounted?)\n", dir, strerror(errno),
+			cg_log("mkdir %s: %s (is the %s controller mounted?)", dir, strerror(errno),
 				v1_controllers[i]);
 			return err;
 		}
@@ -216,7 +239,7 @@ int cg_remove(const char *id)
 		for (int k = 0; k < 100 && rmdir(dir) < 0 && errno == EBUSY; k++)
 			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 		if (access(dir, F_OK) == 0) {
-			fprintf(stderr, "cgroup: rmdir %s: still busy\n", dir);
+			cg_log("rmdir %s: still busy", dir);
 			err = -EBUSY;
 		}
 	}

@@ -28,5 +28,8 @@ int cg_remove(const char *id);
 uint64_t cg_memory_current(const char *id);
 /* Is the group there? */
 bool cg_exists(const char *id);
+/* Where this file's messages go: each program's own log (FN gets the text,
+ * without a newline); stderr, as "cgroup: ...", until it is set. */
+void cg_set_log(void (*fn)(const char *msg));
 
 #endif

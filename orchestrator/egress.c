@@ -17,7 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hopxd.h"
+#include <glib.h>
+#include <gio/gio.h>
+
+#include "egress.h"
+#include "event.h"
 
 static bool ready;
 static char *why_not;
@@ -56,8 +60,8 @@ static char *ruleset(json_t *deny)
 
 	json_array_foreach(deny, i, v) {
 		if (!json_is_string(v) || !cidr_ok(json_string_value(v))) {
-			fprintf(stderr, "hopxd: egress_deny: \"%s\" is not an IPv4 address or CIDR: ignored\n",
-				json_is_string(v) ? json_string_value(v) : "?");
+			log_event(LOG_WARN, "egress.config", NULL, "egress_deny: \"%s\" is not an IPv4 address or CIDR: ignored",
+				  json_is_string(v) ? json_string_value(v) : "?");
 			continue;
 		}
 		g_string_append_printf(d, ", %s", json_string_value(v));
@@ -96,7 +100,7 @@ static void unavailable(const char *fmt, ...)
 	g_free(why_not);
 	why_not = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "hopxd: internet access for sandboxes is off: %s\n", why_not);
+	log_event(LOG_WARN, "egress.off", NULL, "internet access for sandboxes is off: %s", why_not);
 }
 
 void egress_setup(json_t *deny)
@@ -124,7 +128,8 @@ void egress_setup(json_t *deny)
 		unavailable("turning on IPv4 forwarding: %s", strerror(errno));
 	} else {
 		ready = true;
-		fprintf(stderr, "hopxd: internet access for sandboxes: IPv4 forwarding on, nftables table \"ip hopx\"\n");
+		log_event(LOG_INFO, "egress.on", NULL,
+			  "internet access for sandboxes: IPv4 forwarding on, nftables table \"ip hopx\"");
 	}
 	if (fd >= 0)
 		close(fd);

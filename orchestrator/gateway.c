@@ -10,69 +10,22 @@
  * its bearer token alone, then relayed frame by frame both ways (frames
  * keep their boundaries, so the agent's pacing survives). */
 #include <errno.h>
-#include <gio/gunixsocketaddress.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "hopxd.h"
-
-static GHashTable *sessions; /* agent socket path -> SoupSession bound to it */
-
-static SoupSession *session_at(const char *path)
-{
-	SoupSession *s;
-	GSocketAddress *addr;
-
-	if (!sessions)
-		sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
-	s = g_hash_table_lookup(sessions, path);
-	if (s)
-		return s;
-	addr = g_unix_socket_address_new(path);
-	s = soup_session_new_with_options("remote-connectable", addr, "max-conns-per-host", 64, "timeout", 0,
-					  "idle-timeout", 30, NULL);
-	g_object_unref(addr);
-	g_hash_table_insert(sessions, g_strdup(path), s);
-	return s;
-}
-
-static SoupSession *session_for(const char *id)
-{
-	char path[4096];
-
-	return session_at(sandbox_dir(id, "run/agent.sock", path, sizeof(path)));
-}
-
-void gateway_forget(const char *id)
-{
-	char path[4096];
-
-	if (sessions)
-		g_hash_table_remove(sessions, sandbox_dir(id, "run/agent.sock", path, sizeof(path)));
-}
-
-/* The sandbox a bearer token was issued for, into ID. */
-static bool bearer_sandbox(SoupServerMessage *msg, char *id, size_t size)
-{
-	const char *h = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Authorization");
-	char *hash;
-	int err;
-
-	if (!h || g_ascii_strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	hash = token_hash(h + 7);
-	err = registry_token_sandbox(hash, id, size);
-	g_free(hash);
-	return err == 0;
-}
+#include "agent_client.h"
+#include "auth.h"
+#include "event.h"
+#include "gateway.h"
+#include "registry.h"
+#include "reply.h"
+#include "sandbox.h"
 
 /* --- HTTP ------------------------------------------------------------------ */
 
+/* A forwarded call, to send again once (see forwarded()). */
 struct call {
-	SoupServerMessage *msg;  /* the caller's, paused; NULL for hopxd's own calls */
-	agent_cb cb;
-	gpointer data;
-	/* a forwarded call, to send again once (see forwarded()) */
+	SoupServerMessage *msg;  /* the caller's, paused */
 	char *url, *supervisor, *id;
 	bool retried;
 };
@@ -96,7 +49,6 @@ static bool skipped(const char *name)
 	return false;
 }
 
-static SoupSession *session_for(const char *id);
 static void send_forward(struct call *c);
 
 static void forwarded(GObject *src, GAsyncResult *res, gpointer data)
@@ -113,7 +65,8 @@ static void forwarded(GObject *src, GAsyncResult *res, gpointer data)
 	 * handler ran, so nothing happened and the call can go once more. In
 	 * VMs this shows up now and then (README: open bugs). */
 	if (body && soup_message_get_status(m) == 400 && g_bytes_get_size(body) == 0 && !c->retried) {
-		fprintf(stderr, "hopxd: gateway: sandbox %s's agent could not parse a request: sending it again\n", c->id);
+		log_event(LOG_WARN, "gateway.retry", c->id, "gateway: sandbox %s's agent could not parse a request: sending it again",
+			  c->id);
 		g_bytes_unref(body);
 		c->retried = true;
 		send_forward(c);
@@ -165,7 +118,7 @@ static void send_forward(struct call *c)
 			body);
 		g_bytes_unref(body);
 	}
-	soup_session_send_and_read_async(session_for(c->id), m, G_PRIORITY_DEFAULT, NULL, forwarded, c);
+	soup_session_send_and_read_async(agent_session(c->id), m, G_PRIORITY_DEFAULT, NULL, forwarded, c);
 	g_object_unref(m);
 }
 
@@ -174,15 +127,15 @@ void gateway_http(SoupServerMessage *msg, const char *id, const char *rest)
 	GUri *in = soup_server_message_get_uri(msg);
 	const char *query = g_uri_get_query(in);
 	struct sandbox s;
-	char owner[40] = "", *url;
+	char *url;
 	SoupMessage *m;
 	struct call *c;
 
-	if (registry_get(id, &s)) {
+	if (!sandbox_id_ok(id) || registry_get(id, &s)) {
 		reply_error(msg, 404, "SANDBOX_NOT_FOUND", "Sandbox not found");
 		return;
 	}
-	if (!(bearer_sandbox(msg, owner, sizeof(owner)) && strcmp(owner, id) == 0) && !api_key_ok(msg)) {
+	if (!may_call_sandbox(msg, id)) {
 		reply_error(msg, 401, "UNAUTHORIZED", "missing or invalid token for this sandbox");
 		return;
 	}
@@ -212,55 +165,6 @@ void gateway_http(SoupServerMessage *msg, const char *id, const char *rest)
 	send_forward(c);
 }
 
-static void called(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct call *c = data;
-	SoupMessage *m = soup_session_get_async_result_message(SOUP_SESSION(src), res);
-	GBytes *body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, NULL);
-	json_t *j = NULL;
-
-	if (body) {
-		j = json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL);
-		g_bytes_unref(body);
-	}
-	c->cb(body ? soup_message_get_status(m) : 0, j, c->data);
-	json_decref(j);
-	call_free(c);
-}
-
-void agent_call(const struct sandbox *s, const char *method, const char *path, json_t *body, agent_cb cb,
-		gpointer data)
-{
-	char sock[4096];
-
-	agent_call_at(sandbox_dir(s->id, "run/agent.sock", sock, sizeof(sock)), s->supervisor, method, path, body, cb,
-		      data);
-}
-
-void agent_call_at(const char *sock, const char *supervisor, const char *method, const char *path, json_t *body,
-		   agent_cb cb, gpointer data)
-{
-	char *url = g_strconcat("http://agent", path, NULL), *auth = g_strconcat("Bearer ", supervisor, NULL);
-	SoupMessage *m = soup_message_new(method, url);
-	struct call *c = g_new0(struct call, 1);
-
-	c->cb = cb;
-	c->data = data;
-	soup_message_headers_replace(soup_message_get_request_headers(m), "Authorization", auth);
-	if (body) {
-		char *text = json_dumps(body, JSON_COMPACT);
-		GBytes *bytes = g_bytes_new_take(text, strlen(text));
-
-		soup_message_set_request_body_from_bytes(m, "application/json", bytes);
-		g_bytes_unref(bytes);
-		json_decref(body);
-	}
-	soup_session_send_and_read_async(session_at(sock), m, G_PRIORITY_DEFAULT, NULL, called, c);
-	g_object_unref(m);
-	g_free(url);
-	g_free(auth);
-}
-
 /* --- WebSockets ----------------------------------------------------------------- */
 
 static const char *const ws_paths[] = { "/execute/stream", "/terminal", "/files/watch" };
@@ -273,7 +177,7 @@ bool gateway_ws_path(const char *path)
 	return false;
 }
 
-struct relay {
+struct ws_relay {
 	SoupWebsocketConnection *down, *up; /* the client's, the agent's */
 	GQueue pending;                     /* client frames before the agent side is open */
 	int refs;
@@ -284,7 +188,7 @@ struct frame {
 	GBytes *data;
 };
 
-static void relay_unref(struct relay *r)
+static void relay_unref(struct ws_relay *r)
 {
 	struct frame *f;
 
@@ -309,7 +213,7 @@ static void send_on(SoupWebsocketConnection *to, int type, GBytes *data)
 
 static void from_client(SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer p)
 {
-	struct relay *r = p;
+	struct ws_relay *r = p;
 	struct frame *f;
 
 	(void)conn;
@@ -325,7 +229,7 @@ static void from_client(SoupWebsocketConnection *conn, gint type, GBytes *data, 
 
 static void from_agent(SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer p)
 {
-	struct relay *r = p;
+	struct ws_relay *r = p;
 
 	(void)conn;
 	send_on(r->down, type, data);
@@ -333,7 +237,7 @@ static void from_agent(SoupWebsocketConnection *conn, gint type, GBytes *data, g
 
 static void closed(SoupWebsocketConnection *conn, gpointer p)
 {
-	struct relay *r = p;
+	struct ws_relay *r = p;
 	SoupWebsocketConnection *other = conn == r->down ? r->up : r->down;
 
 	if (other && soup_websocket_connection_get_state(other) == SOUP_WEBSOCKET_STATE_OPEN)
@@ -343,13 +247,13 @@ static void closed(SoupWebsocketConnection *conn, gpointer p)
 
 static void upstream_open(GObject *src, GAsyncResult *res, gpointer p)
 {
-	struct relay *r = p;
+	struct ws_relay *r = p;
 	GError *e = NULL;
 	SoupWebsocketConnection *up = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &e);
 	struct frame *f;
 
 	if (!up) {
-		fprintf(stderr, "hopxd: gateway: the agent's WebSocket: %s\n", e->message);
+		log_event(LOG_WARN, "gateway.ws_failed", NULL, "gateway: the agent's WebSocket: %s", e->message);
 		g_error_free(e);
 		if (soup_websocket_connection_get_state(r->down) == SOUP_WEBSOCKET_STATE_OPEN)
 			soup_websocket_connection_close(r->down, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "agent unreachable");
@@ -373,7 +277,7 @@ static void ws_open(SoupServer *server, SoupServerMessage *msg, const char *path
 		    gpointer data)
 {
 	const char *id = g_object_get_data(G_OBJECT(msg), "hopx-sandbox");
-	struct relay *r = g_new0(struct relay, 1);
+	struct ws_relay *r = g_new0(struct ws_relay, 1);
 	struct sandbox s;
 	char *url, *auth;
 	SoupMessage *m;
@@ -396,7 +300,7 @@ static void ws_open(SoupServer *server, SoupServerMessage *msg, const char *path
 	m = soup_message_new("GET", url);
 	auth = g_strconcat("Bearer ", s.supervisor, NULL);
 	soup_message_headers_replace(soup_message_get_request_headers(m), "Authorization", auth);
-	soup_session_websocket_connect_async(session_for(id), m, NULL, NULL, G_PRIORITY_DEFAULT, NULL, upstream_open, r);
+	soup_session_websocket_connect_async(agent_session(id), m, NULL, NULL, G_PRIORITY_DEFAULT, NULL, upstream_open, r);
 	g_object_unref(m);
 	g_free(url);
 	g_free(auth);

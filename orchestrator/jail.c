@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "jail_log.h"
 #include "jail_net.h"
 
 #define FAIL 125
@@ -75,7 +76,7 @@ struct opts {
 
 static int die(const char *what, const char *arg)
 {
-	fprintf(stderr, "hopx-jail: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
+	jail_log("%s%s%s: %s", what, arg ? " " : "", arg ? arg : "", strerror(errno));
 	return -errno ?: -EIO;
 }
 
@@ -472,7 +473,7 @@ static int load_seccomp(void)
 	if (!err)
 		err = seccomp_load(ctx);
 	if (err)
-		fprintf(stderr, "hopx-jail: seccomp filter: %s\n", strerror(-err));
+		jail_log("seccomp filter: %s", strerror(-err));
 	seccomp_release(ctx);
 	return err;
 }
@@ -561,6 +562,11 @@ static bool id_ok(const char *id)
 	return true;
 }
 
+static void cgroup_log(const char *msg)
+{
+	jail_log("cgroup: %s", msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -577,6 +583,7 @@ int main(int argc, char **argv)
 	unsigned int slot = 0;
 	pid_t init;
 
+	cg_set_log(cgroup_log);
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'i': o.id = optarg; break;
@@ -590,7 +597,7 @@ int main(int argc, char **argv)
 		case 'b':
 		case 'B':
 			if (o.nbinds == MAX_BINDS || optarg[0] != '/') {
-				fprintf(stderr, "hopx-jail: --bind: absolute paths, at most %d\n", MAX_BINDS);
+				jail_log("--bind: absolute paths, at most %d", MAX_BINDS);
 				return 2;
 			}
 			o.binds[o.nbinds++] = (struct bind){ optarg, opt == 'B' };
@@ -602,8 +609,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.tap && (!*o.tap || strlen(o.tap) >= IFNAMSIZ || strcmp(o.tap, "eth0") == 0 || strcmp(o.tap, "lo") == 0)) {
-		fprintf(stderr, "hopx-jail: --tap: an interface name of 1 to %d characters, not eth0 or lo\n",
-			IFNAMSIZ - 1);
+		jail_log("--tap: an interface name of 1 to %d characters, not eth0 or lo", IFNAMSIZ - 1);
 		return 2;
 	}
 	if (!id_ok(o.id) || !o.scratch || !o.run_dir || optind >= argc || o.disk_mib == 0) {

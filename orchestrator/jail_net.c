@@ -13,6 +13,7 @@
  * Addresses, links and routes are set with ioctls; the veth pair and the
  * namespace's NAT rule need netlink, for which we run iproute2's ip and
  * nftables' nft rather than speak it ourselves. */
+#include "jail_log.h"
 #include "jail_net.h"
 
 #include <arpa/inet.h>
@@ -37,7 +38,7 @@
 
 static int fail(const char *what, const char *arg, int err)
 {
-	fprintf(stderr, "hopx-jail: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(err));
+	jail_log("%s%s%s: %s", what, arg ? " " : "", arg ? arg : "", strerror(err));
 	return -err;
 }
 
@@ -58,13 +59,12 @@ static int run(char *const argv[], const char *input)
 	if (pid == 0) {
 		dup2(in[0], 0);
 		execvp(argv[0], argv);
-		fprintf(stderr, "hopx-jail: %s: %s (install %s)\n", argv[0], strerror(errno),
-			strcmp(argv[0], "nft") == 0 ? "nftables" : "iproute2");
+		jail_log("%s: %s (install %s)", argv[0], strerror(errno), strcmp(argv[0], "nft") == 0 ? "nftables" : "iproute2");
 		_exit(127);
 	}
 	close(in[0]);
 	if (input && write(in[1], input, strlen(input)) < 0)
-		fprintf(stderr, "hopx-jail: writing to %s: %s\n", argv[0], strerror(errno));
+		jail_log("writing to %s: %s", argv[0], strerror(errno));
 	close(in[1]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -137,7 +137,7 @@ int jail_net_veth(pid_t init, unsigned int *slot)
 		if (run(add, NULL)) {
 			if (if_nametoindex(name)) /* taken meanwhile */
 				continue;
-			fprintf(stderr, "hopx-jail: --egress: could not add a veth pair (needs CAP_NET_ADMIN)\n");
+			jail_log("--egress: could not add a veth pair (needs CAP_NET_ADMIN)");
 			return -EIO;
 		}
 		snprintf(addr, sizeof(addr), "%u.%u.%u.%u/30", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
@@ -145,13 +145,13 @@ int jail_net_veth(pid_t init, unsigned int *slot)
 			char *del[] = { "ip", "link", "del", name, NULL };
 
 			run(del, NULL);
-			fprintf(stderr, "hopx-jail: --egress: could not set up %s\n", name);
+			jail_log("--egress: could not set up %s", name);
 			return -EIO;
 		}
 		*slot = n;
 		return 0;
 	}
-	fprintf(stderr, "hopx-jail: --egress: no free hx interface name in 64 tries\n");
+	jail_log("--egress: no free hx interface name in 64 tries");
 	return -EBUSY;
 }
 

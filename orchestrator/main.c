@@ -19,7 +19,14 @@
 
 #include <glib-unix.h>
 
-#include "hopxd.h"
+#include "api.h"
+#include "cgroup.h"
+#include "config.h"
+#include "egress.h"
+#include "event.h"
+#include "registry.h"
+#include "runtime.h"
+#include "sandbox.h"
 
 struct config cfg;
 
@@ -61,14 +68,14 @@ static int set_listen(const char *spec)
 	cfg.listen_port = (unsigned int)port;
 	return 0;
 bad:
-	fprintf(stderr, "hopxd: --listen %s: HOST:PORT, e.g. 127.0.0.1:8080\n", spec);
+	log_event(LOG_ERROR, "hopxd.config", NULL, "--listen %s: HOST:PORT, e.g. 127.0.0.1:8080", spec);
 	return -EINVAL;
 }
 
 static int add_key(const char *key)
 {
 	if (strlen(key) < 8) {
-		fprintf(stderr, "hopxd: an API key needs at least 8 characters\n");
+		log_event(LOG_ERROR, "hopxd.config", NULL, "an API key needs at least 8 characters");
 		return -EINVAL;
 	}
 	g_ptr_array_add(cfg.api_keys, g_strdup(key));
@@ -90,7 +97,8 @@ static int load_config(const char *path)
 	size_t i;
 
 	if (!json_is_object(c)) {
-		fprintf(stderr, "hopxd: --config %s: line %d: %s\n", path, je.line, c ? "not a JSON object" : je.text);
+		log_event(LOG_ERROR, "hopxd.config", NULL, "--config %s: line %d: %s", path, je.line,
+			  c ? "not a JSON object" : je.text);
 		json_decref(c);
 		return -EINVAL;
 	}
@@ -127,6 +135,11 @@ static int load_config(const char *path)
 	return 0;
 }
 
+static void cgroup_log(const char *msg)
+{
+	log_event(LOG_WARN, "cgroup", NULL, "cgroup: %s", msg);
+}
+
 static gboolean sweep(gpointer data)
 {
 	(void)data;
@@ -137,7 +150,7 @@ static gboolean sweep(gpointer data)
 static gboolean quit(gpointer loop)
 {
 	/* Sandboxes keep running: a restarted hopxd adopts them (sandbox_recover). */
-	fprintf(stderr, "hopxd: stopping; sandboxes stay up for the next start\n");
+	log_event(LOG_INFO, "hopxd.stopping", NULL, "stopping; sandboxes stay up for the next start");
 	g_main_loop_quit(loop);
 	return G_SOURCE_REMOVE;
 }
@@ -153,9 +166,11 @@ int main(int argc, char **argv)
 	};
 	char *self = dir_of_self(), *db;
 	const char *env_key = getenv("HOPXD_API_KEY");
+	const struct runtime *rt;
 	GMainLoop *loop;
 	int c;
 
+	cg_set_log(cgroup_log);
 	cfg.api_keys = g_ptr_array_new_with_free_func(g_free);
 	cfg.listen_host = g_strdup("127.0.0.1");
 	cfg.listen_port = 8080;
@@ -197,36 +212,22 @@ int main(int argc, char **argv)
 		return 2;
 	if (optind < argc || cfg.api_keys->len == 0) {
 		if (cfg.api_keys->len == 0)
-			fprintf(stderr, "hopxd: no API key: pass --api-key KEY (or HOPXD_API_KEY, or api_keys in --config)\n");
+			log_event(LOG_ERROR, "hopxd.config", NULL,
+				  "no API key: pass --api-key KEY (or HOPXD_API_KEY, or api_keys in --config)");
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(cfg.runtime, "auto") == 0) {
-		g_free(cfg.runtime);
-		cfg.runtime = g_strdup(vm_runtime_usable() ? "vm" : "namespace");
-		fprintf(stderr, "hopxd: runtime: %s%s\n", cfg.runtime,
-			strcmp(cfg.runtime, "vm") ? " (no usable /dev/kvm, hopx-vmm or guest kernel for vm)" : "");
-	}
-	if (!runtime_get(cfg.runtime)) {
-		fprintf(stderr, "hopxd: --runtime %s: vm, namespace or auto\n", cfg.runtime);
+	rt = runtime_select(cfg.runtime);
+	if (!rt || rt->check(false))
 		return 2;
-	}
-	if (strcmp(cfg.runtime, "vm") == 0 && !vm_runtime_usable()) {
-		fprintf(stderr, "hopxd: --runtime vm needs /dev/kvm, %s and %s (set \"vmm\" and \"kernel\" in the config)\n",
-			cfg.vmm, cfg.kernel);
-		return 2;
-	}
-	if (strcmp(cfg.runtime, "namespace") == 0 && access(cfg.jail, X_OK) < 0) {
-		fprintf(stderr, "hopxd: %s: %s: build it (make hopxd) or set \"jail\" in the config\n", cfg.jail,
-			strerror(errno));
-		return 2;
-	}
+	g_free(cfg.runtime);
+	cfg.runtime = g_strdup(rt->name);
 	if (!cfg.public_url)
 		cfg.public_url = g_strdup_printf("http://%s:%u",
 						 strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host,
 						 cfg.listen_port);
 	if (g_mkdir_with_parents(cfg.state_dir, 0700) < 0) {
-		fprintf(stderr, "hopxd: --state-dir %s: %s\n", cfg.state_dir, strerror(errno));
+		log_event(LOG_ERROR, "hopxd.config", NULL, "--state-dir %s: %s", cfg.state_dir, strerror(errno));
 		return 1;
 	}
 	if (!cfg.snapshot_dir)
@@ -240,14 +241,14 @@ int main(int argc, char **argv)
 	sandbox_recover();
 	if (api_start())
 		return 1;
-	if (strcmp(cfg.runtime, "vm") == 0)
-		vm_prepare_templates(cfg.prepare);
+	if (rt->prepare)
+		rt->prepare(cfg.prepare);
 	loop = g_main_loop_new(NULL, FALSE);
 	g_timeout_add_seconds(1, sweep, NULL);
 	g_unix_signal_add(SIGTERM, quit, loop);
 	g_unix_signal_add(SIGINT, quit, loop);
-	fprintf(stderr, "hopxd %s: listening on %s:%u (runtime %s, templates %s, state %s)\n", HOPXD_VERSION,
-		cfg.listen_host, cfg.listen_port, cfg.runtime, cfg.templates_dir, cfg.state_dir);
+	log_event(LOG_INFO, "hopxd.started", NULL, "hopxd %s: listening on %s:%u (runtime %s, templates %s, state %s)",
+		  HOPXD_VERSION, cfg.listen_host, cfg.listen_port, cfg.runtime, cfg.templates_dir, cfg.state_dir);
 	g_main_loop_run(loop);
 	return 0;
 }

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hopxd.h"
+#include <glib.h>
+
+#include "event.h"
+#include "registry.h"
+#include "util.h"
 
 static sqlite3 *db;
 
@@ -23,7 +27,7 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS sandboxes ("
 
 static int db_error(const char *what)
 {
-	fprintf(stderr, "hopxd: registry: %s: %s\n", what, sqlite3_errmsg(db));
+	log_event(LOG_ERROR, "registry.error", NULL, "registry: %s: %s", what, sqlite3_errmsg(db));
 	return -EIO;
 }
 
@@ -37,11 +41,17 @@ int registry_open(const char *path)
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &err) != SQLITE_OK ||
 	    sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "hopxd: registry %s: %s\n", path, err);
+		log_event(LOG_ERROR, "registry.error", NULL, "registry %s: %s", path, err);
 		sqlite3_free(err);
 		return -EIO;
 	}
 	return 0;
+}
+
+void registry_close(void)
+{
+	sqlite3_close(db);
+	db = NULL;
 }
 
 int registry_put(const struct sandbox *s)

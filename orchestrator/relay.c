@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hopxd.h"
+#include "event.h"
+#include "relay.h"
 
 struct relay {
 	GSocketService *service;
@@ -144,7 +145,7 @@ struct relay *relay_start(const char *listen_path, const char *vsock_path, unsig
 	r->service = g_socket_service_new();
 	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(r->service), addr, G_SOCKET_TYPE_STREAM,
 					   G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &e)) {
-		fprintf(stderr, "hopxd: relay: listen on %s: %s\n", listen_path, e->message);
+		log_event(LOG_ERROR, "relay.failed", NULL, "relay: listen on %s: %s", listen_path, e->message);
 		g_error_free(e);
 		g_object_unref(addr);
 		g_object_unref(r->service);

@@ -13,13 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Where the agent listens inside the jail: hopx-jail binds the sandbox's
+ * run/ directory (SBX_RUN) on /run/hopx, so this is SBX_AGENT_SOCK outside. */
+#define NS_AGENT_LISTEN "unix:/run/hopx/agent.sock"
+
 #include "cgroup.h"
-#include "hopxd.h"
+#include "config.h"
+#include "event.h"
+#include "paths.h"
+#include "runtime.h"
+#include "util.h"
 
 static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 {
 	char dir[4096], run[4096], scratch[4096], logpath[4096], cpus[16], mem[16], disk[16];
-	char *listen = g_strdup("unix:/run/hopx/agent.sock");
+	char *listen = g_strdup(NS_AGENT_LISTEN);
 	char *argv[32];
 	char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
 			 "LANG=C.UTF-8", "TERM=xterm-256color", NULL };
@@ -27,13 +35,15 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 
 	(void)manifest;
 	sandbox_dir(s->id, "", dir, sizeof(dir));
-	sandbox_dir(s->id, "run", run, sizeof(run));
-	sandbox_dir(s->id, "scratch", scratch, sizeof(scratch));
-	sandbox_dir(s->id, "log", logpath, sizeof(logpath));
+	sandbox_dir(s->id, SBX_RUN, run, sizeof(run));
+	sandbox_dir(s->id, SBX_SCRATCH, scratch, sizeof(scratch));
+	sandbox_dir(s->id, SBX_JAIL_LOG, logpath, sizeof(logpath));
 	if (g_mkdir_with_parents(run, 0700) < 0 || g_mkdir_with_parents(scratch, 0700) < 0) {
-		fprintf(stderr, "hopxd: mkdir %s: %s\n", dir, strerror(errno));
+		int e = errno;
+
+		log_event(LOG_ERROR, "sandbox.start_failed", s->id, "mkdir %s: %s", dir, strerror(e));
 		g_free(listen);
-		return -errno;
+		return -e;
 	}
 	snprintf(cpus, sizeof(cpus), "%d", s->vcpu);
 	snprintf(mem, sizeof(mem), "%d", s->memory_mb);
@@ -56,7 +66,7 @@ static int ns_start(struct sandbox *s, const char *image, json_t *manifest)
 	if (s->internet)
 		argv[n++] = "--egress";
 	argv[n++] = "--";
-	argv[n++] = "/sbin/hopx-agent";
+	argv[n++] = GUEST_AGENT_BIN;
 	argv[n++] = "--listen";
 	argv[n++] = listen;
 	argv[n++] = "--supervisor-token";
@@ -85,7 +95,7 @@ static int ns_resume(struct sandbox *s)
 static int ns_stop(struct sandbox *s)
 {
 	/* The mounts lived in the sandbox's mount namespace: only empty directories and the log are left. */
-	static const char *const files[] = { "run/agent.sock", "run", "scratch", "log", "" };
+	static const char *const files[] = { SBX_AGENT_SOCK, SBX_RUN, SBX_SCRATCH, SBX_JAIL_LOG, "" };
 	int err;
 
 	if (cg_exists(s->id))
@@ -98,8 +108,24 @@ static int ns_stop(struct sandbox *s)
 	return err;
 }
 
+static int ns_check(bool quiet)
+{
+	int err = access(cfg.jail, X_OK) < 0 ? -errno : 0;
+
+	if (err && !quiet)
+		log_event(LOG_ERROR, "hopxd.config", NULL, "%s: %s: build it (make hopxd) or set \"jail\" in the config",
+			  cfg.jail, strerror(-err));
+	return err;
+}
+
 const struct runtime rt_namespace = {
 	.name = "namespace",
+	.isolation = "namespaces (weaker than a VM)",
+	.start_timeout_s = 120,
+	.unusable = "",
+	.check = ns_check,
+	.prepare = NULL,
+	.prepared = NULL,
 	.start = ns_start,
 	.pause = ns_pause,
 	.resume = ns_resume,

@@ -1,50 +1,24 @@
 /* Sandbox lifecycle in hopxd: create (returns only once the agent answers,
  * hopx-api.md §7.2), pause, resume, kill, the expiry sweep (timeout, idle
  * timeout, maximum lifetime, dead sandboxes) and recovery after a restart.
- * Logs are one JSON object per line on stderr, without secrets. */
+ * Every state change is logged as an event (event.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "hopxd.h"
+#include "agent_client.h"
+#include "auth.h"
+#include "config.h"
+#include "egress.h"
+#include "event.h"
+#include "registry.h"
+#include "runtime.h"
+#include "sandbox.h"
+#include "templates.h"
+#include "util.h"
 
 static GHashTable *touched; /* id -> last_active written to the registry (throttles writes) */
-
-void log_event(const char *event, const char *id, const char *fmt, ...)
-{
-	char ts[32], text[512];
-	va_list ap;
-	json_t *o;
-	char *line;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	iso_time(now_s(), ts, sizeof(ts));
-	o = json_pack("{s:s,s:s,s:s?,s:s}", "ts", ts, "event", event, "sandbox", id, "msg", text);
-	line = json_dumps(o, JSON_COMPACT);
-	fprintf(stderr, "%s\n", line);
-	free(line);
-	json_decref(o);
-}
-
-const char *sandbox_dir(const char *id, const char *sub, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/sandboxes/%s%s%s", cfg.state_dir, id, *sub ? "/" : "", sub);
-	return buf;
-}
-
-void sandbox_remove(const char *id, const char *const *subs, size_t n)
-{
-	char path[4096];
-
-	for (size_t i = 0; i < n; i++) {
-		sandbox_dir(id, subs[i], path, sizeof(path));
-		if (remove(path) < 0 && errno != ENOENT)
-			fprintf(stderr, "hopxd: remove %s: %s\n", path, strerror(errno));
-	}
-}
 
 json_t *sandbox_json(const struct sandbox *s)
 {
@@ -61,10 +35,24 @@ json_t *sandbox_json(const struct sandbox *s)
 		      "internet_access", s->internet, "live_mode", 0, "timeout_seconds", (json_int_t)s->timeout_s,
 		      "created_at", created, "started_at", created, "expires_at", expires, "end_at", expires,
 		      "resources", "vcpu", s->vcpu, "memory_mb", s->memory_mb, "disk_mb", s->disk_mb);
-	json_object_set_new(o, "isolation", json_string(strcmp(s->runtime, "vm") == 0 ? "microvm"
-											  : "namespaces (weaker than a VM)"));
+	json_object_set_new(o, "isolation", json_string(runtime_isolation(s->runtime)));
 	g_free(host);
 	return o;
+}
+
+/* An error answer with a formatted message. */
+static void answer_error(const struct sandbox_answer *a, void *req, unsigned int status, const char *code,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void answer_error(const struct sandbox_answer *a, void *req, unsigned int status, const char *code,
+			 const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	a->error(req, status, code, text);
 }
 
 static const struct runtime *rt_of(const struct sandbox *s)
@@ -77,11 +65,11 @@ int sandbox_kill(struct sandbox *s, const char *why)
 	const struct runtime *rt = rt_of(s);
 	int err = rt ? rt->stop(s) : 0;
 
-	gateway_forget(s->id);
+	agent_forget(s->id);
 	if (touched)
 		g_hash_table_remove(touched, s->id);
 	registry_delete(s->id);
-	log_event("sandbox.stopped", s->id, "%s%s", why, err ? " (some resources could not be freed)" : "");
+	log_event(LOG_INFO, "sandbox.stopped", s->id, "%s%s", why, err ? " (some resources could not be freed)" : "");
 	return 0;
 }
 
@@ -108,7 +96,8 @@ void sandbox_touch(const char *id)
  * ready yet (a template still being prepared) is started from here. -------- */
 
 struct waiter {
-	SoupServerMessage *msg;
+	const struct sandbox_answer *a;
+	void *req;                 /* the caller's, held until the answer */
 	struct sandbox s;
 	bool resume;
 	char *image;      /* create: what to start, until it is started */
@@ -120,8 +109,7 @@ struct waiter {
 
 static void waiter_free(struct waiter *w)
 {
-	soup_server_message_unpause(w->msg);
-	g_object_unref(w->msg);
+	w->a->release(w->req);
 	json_decref(w->env);
 	json_decref(w->manifest);
 	g_free(w->image);
@@ -132,29 +120,24 @@ static void wait_failed(struct waiter *w, const char *why)
 {
 	struct sandbox s = w->s;
 
-	log_event(w->resume ? "sandbox.resume_failed" : "sandbox.create_failed", s.id, "%s", why);
+	log_event(LOG_ERROR, w->resume ? "sandbox.resume_failed" : "sandbox.create_failed", s.id, "%s", why);
 	sandbox_kill(&s, w->resume ? "resume failed" : "create failed");
 	/* Not a 5xx: the SDK re-sends failed POSTs (§4.1, §7.4). */
-	reply_error(w->msg, 424, "SANDBOX_START_FAILED", "the sandbox did not %s: %s", w->resume ? "resume" : "start", why);
+	answer_error(w->a, w->req, 424, "SANDBOX_START_FAILED", "the sandbox did not %s: %s",
+		     w->resume ? "resume" : "start", why);
 	waiter_free(w);
 }
 
 static void wait_done(struct waiter *w)
 {
-	char *token = NULL, *hash = NULL, exp[32];
-	long long expires = now_s() + cfg.token_ttl_s;
+	char *token = NULL, exp[32];
+	long long expires = 0;
 	json_t *o;
 
 	snprintf(w->s.status, sizeof(w->s.status), "running");
 	w->s.last_active = now_s();
-	if (!w->resume) {
-		token = random_token("hopx_at_", 24);
-		hash = token_hash(token);
-	}
-	if (registry_put(&w->s) || (hash && registry_add_token(w->s.id, hash, expires))) {
+	if (registry_put(&w->s) || (!w->resume && !(token = token_issue(w->s.id, &expires)))) {
 		wait_failed(w, "the registry failed");
-		g_free(token);
-		g_free(hash);
 		return;
 	}
 	o = sandbox_json(&w->s);
@@ -162,14 +145,13 @@ static void wait_done(struct waiter *w)
 		iso_time(expires, exp, sizeof(exp));
 		json_object_set_new(o, "auth_token", json_string(token));
 		json_object_set_new(o, "token_expires_at", json_string(exp));
-		log_event("sandbox.created", w->s.id, "template %s, runtime %s", w->s.template_name, w->s.runtime);
+		log_event(LOG_INFO, "sandbox.created", w->s.id, "template %s, runtime %s", w->s.template_name, w->s.runtime);
 	} else {
-		log_event("sandbox.resumed", w->s.id, "resumed");
+		log_event(LOG_INFO, "sandbox.resumed", w->s.id, "resumed");
 	}
-	reply_json(w->msg, w->resume ? 200 : 201, o);
+	w->a->json(w->req, w->resume ? 200 : 201, o);
 	waiter_free(w);
 	g_free(token);
-	g_free(hash);
 }
 
 static void env_set(unsigned int status, json_t *body, gpointer data)
@@ -235,16 +217,17 @@ static gboolean poll_agent(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void wait_for_agent(struct waiter *w, SoupServerMessage *msg)
+static void wait_for_agent(struct waiter *w, const struct sandbox_answer *a, void *req)
 {
-	w->msg = g_object_ref(msg);
-	soup_server_message_pause(msg);
+	w->a = a;
+	w->req = req;
+	a->hold(req);
 	/* A first create of a template on a software-KVM host boots it: minutes. */
-	w->deadline = g_get_monotonic_time() + (strcmp(w->s.runtime, "vm") == 0 ? 900 : 120) * G_USEC_PER_SEC;
+	w->deadline = g_get_monotonic_time() + (gint64)runtime_start_timeout_s(w->s.runtime) * G_USEC_PER_SEC;
 	w->timer = g_timeout_add(20, poll_agent, w);
 }
 
-static bool env_ok(json_t *env)
+bool sandbox_env_ok(json_t *env)
 {
 	const char *k;
 	json_t *v;
@@ -259,57 +242,94 @@ static bool env_ok(json_t *env)
 	return true;
 }
 
-void sandbox_create(SoupServerMessage *msg, json_t *body)
+bool sandbox_timeout_ok(json_t *t)
 {
-	const char *name = json_string_value(json_object_get(body, "template_name"));
+	return json_is_integer(t) && json_integer_value(t) >= 1 && json_integer_value(t) <= cfg.max_lifetime_s;
+}
+
+bool sandbox_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (strncmp(id, "sb_", 3) != 0 || n == 3 || n >= sizeof(((struct sandbox *)0)->id))
+		return false;
+	for (const char *p = id + 3; *p; p++)
+		if (!g_ascii_isxdigit(*p))
+			return false;
+	return true;
+}
+
+unsigned int sandbox_parse_create(json_t *body, struct create_request *req, const char **code, char *why,
+				  size_t size)
+{
 	json_t *tid = json_object_get(body, "template_id"), *timeout = json_object_get(body, "timeout_seconds");
 	json_t *internet = json_object_get(body, "internet_access"), *env = json_object_get(body, "env_vars");
-	const struct runtime *rt = runtime_get(cfg.runtime);
-	struct waiter *w;
-	json_t *manifest, *res;
-	char *image, *id, *sup;
-	const char *why;
+	const char *egress_why;
 
+	memset(req, 0, sizeof(*req));
+	*code = "INVALID_REQUEST";
+	req->template_name = json_string_value(json_object_get(body, "template_name"));
 	if (json_is_string(tid))
-		name = json_string_value(tid);
-	if (!name) {
-		reply_error(msg, 400, "INVALID_REQUEST", "template_name (or template_id) is required");
-		return;
+		req->template_name = json_string_value(tid);
+	if (!req->template_name) {
+		snprintf(why, size, "template_name (or template_id) is required");
+		return 400;
 	}
-	if (timeout && (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
-			json_integer_value(timeout) > cfg.max_lifetime_s)) {
-		reply_error(msg, 400, "INVALID_REQUEST", "timeout_seconds: an integer from 1 to %lld", cfg.max_lifetime_s);
-		return;
+	if (timeout && !sandbox_timeout_ok(timeout)) {
+		snprintf(why, size, "timeout_seconds: an integer from 1 to %lld", cfg.max_lifetime_s);
+		return 400;
 	}
 	if (internet && !json_is_boolean(internet)) {
-		reply_error(msg, 400, "INVALID_REQUEST", "internet_access: true or false");
+		snprintf(why, size, "internet_access: true or false");
+		return 400;
+	}
+	if (json_is_true(internet) && !egress_available(&egress_why)) {
+		*code = "INTERNET_NOT_AVAILABLE";
+		snprintf(why, size, "internet_access: not on this host (%s); pass false", egress_why);
+		return 400;
+	}
+	if (!sandbox_env_ok(env)) {
+		snprintf(why, size, "env_vars: an object of strings, names without '='");
+		return 400;
+	}
+	req->timeout_s = timeout ? json_integer_value(timeout) : 0;
+	req->internet = json_is_true(internet);
+	req->env = env;
+	return 0;
+}
+
+void sandbox_create(const struct sandbox_answer *a, void *req, json_t *body)
+{
+	const struct runtime *rt = runtime_get(cfg.runtime);
+	struct create_request cr;
+	struct waiter *w;
+	json_t *manifest, *res;
+	char *image, *id, *sup, why[512];
+	const char *name, *code;
+	unsigned int status = sandbox_parse_create(body, &cr, &code, why, sizeof(why));
+
+	if (status) {
+		a->error(req, status, code, why);
 		return;
 	}
-	if (json_is_true(internet) && !egress_available(&why)) {
-		reply_error(msg, 400, "INTERNET_NOT_AVAILABLE", "internet_access: not on this host (%s); pass false",
-			    why);
-		return;
-	}
-	if (!env_ok(env)) {
-		reply_error(msg, 400, "INVALID_REQUEST", "env_vars: an object of strings, names without '='");
-		return;
-	}
+	name = cr.template_name;
 	if (registry_count() >= (int)cfg.max_sandboxes) {
-		reply_error(msg, 429, "RESOURCE_LIMIT", "%u sandboxes are running: the most this hopxd allows",
-			    cfg.max_sandboxes);
+		answer_error(a, req, 429, "RESOURCE_LIMIT", "%u sandboxes are running: the most this hopxd allows",
+			     cfg.max_sandboxes);
 		return;
 	}
 	manifest = template_find(name);
 	image = template_image(name);
 	if (!manifest || !image) {
-		reply_error(msg, 404, "TEMPLATE_NOT_FOUND", "template '%.64s' not found: make templates builds them", name);
+		answer_error(a, req, 404, "TEMPLATE_NOT_FOUND", "template '%.64s' not found: make templates builds them",
+			     name);
 		json_decref(manifest);
 		g_free(image);
 		return;
 	}
 	w = g_new0(struct waiter, 1);
 	id = random_token("sb_", 8);
-	sup = random_token("hopx_sv_", 24);
+	sup = supervisor_token_new();
 	snprintf(w->s.id, sizeof(w->s.id), "%s", id);
 	snprintf(w->s.supervisor, sizeof(w->s.supervisor), "%s", sup);
 	g_free(id);
@@ -321,50 +341,69 @@ void sandbox_create(SoupServerMessage *msg, json_t *body)
 	w->s.vcpu = (int)json_integer_value(json_object_get(res, "vcpu")) ?: 1;
 	w->s.memory_mb = (int)json_integer_value(json_object_get(res, "memory_mb")) ?: 1024;
 	w->s.disk_mb = (int)(json_integer_value(json_object_get(res, "disk_gb")) ?: 2) * 1024;
-	w->s.internet = json_is_true(internet);
+	w->s.internet = cr.internet;
 	w->s.created_at = w->s.last_active = now_s();
-	w->s.timeout_s = timeout ? json_integer_value(timeout) : 0;
+	w->s.timeout_s = cr.timeout_s;
 	w->s.expires_at = w->s.created_at + (w->s.timeout_s ? MIN(w->s.timeout_s, cfg.max_lifetime_s) : cfg.max_lifetime_s);
-	w->env = env ? json_incref(env) : NULL;
+	w->env = cr.env ? json_incref(cr.env) : NULL;
 	w->manifest = manifest;
 	w->image = image;
 	if (registry_put(&w->s)) {
-		w->msg = g_object_ref(msg);
-		soup_server_message_pause(msg);
+		w->a = a;
+		w->req = req;
+		a->hold(req);
 		wait_failed(w, "the registry failed");
 		return;
 	}
-	wait_for_agent(w, msg);
+	wait_for_agent(w, a, req);
 }
 
 /* --- pause / resume ---------------------------------------------------------------------------- */
 
-void sandbox_pause(SoupServerMessage *msg, struct sandbox *s)
+enum sandbox_verdict sandbox_transition(const char *status, enum sandbox_action action)
 {
-	if (strcmp(s->status, "paused") == 0) {
-		reply_json(msg, 200, sandbox_json(s));
+	const char *from = action == SANDBOX_PAUSE ? "running" : "paused";
+	const char *to = action == SANDBOX_PAUSE ? "paused" : "running";
+
+	if (strcmp(status, to) == 0)
+		return SANDBOX_ALREADY;
+	return strcmp(status, from) == 0 ? SANDBOX_GO : SANDBOX_REFUSED;
+}
+
+bool sandbox_settling(const char *status)
+{
+	return strcmp(status, "creating") == 0 || strcmp(status, "resuming") == 0;
+}
+
+void sandbox_pause(const struct sandbox_answer *a, void *req, struct sandbox *s)
+{
+	enum sandbox_verdict v = sandbox_transition(s->status, SANDBOX_PAUSE);
+
+	if (v == SANDBOX_ALREADY) {
+		a->json(req, 200, sandbox_json(s));
 		return;
 	}
-	if (strcmp(s->status, "running") != 0 || rt_of(s)->pause(s)) {
-		reply_error(msg, 409, "INVALID_STATE", "the sandbox is %s and could not be paused", s->status);
+	if (v != SANDBOX_GO || rt_of(s)->pause(s)) {
+		answer_error(a, req, 409, "INVALID_STATE", "the sandbox is %s and could not be paused", s->status);
 		return;
 	}
 	snprintf(s->status, sizeof(s->status), "paused");
 	registry_put(s);
-	log_event("sandbox.paused", s->id, "paused");
-	reply_json(msg, 200, sandbox_json(s));
+	log_event(LOG_INFO, "sandbox.paused", s->id, "paused");
+	a->json(req, 200, sandbox_json(s));
 }
 
-void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
+void sandbox_resume(const struct sandbox_answer *a, void *req, struct sandbox *s)
 {
+	enum sandbox_verdict v = sandbox_transition(s->status, SANDBOX_RESUME);
 	struct waiter *w;
 
-	if (strcmp(s->status, "running") == 0) {
-		reply_json(msg, 200, sandbox_json(s));
+	if (v == SANDBOX_ALREADY) {
+		a->json(req, 200, sandbox_json(s));
 		return;
 	}
-	if (strcmp(s->status, "paused") != 0 || rt_of(s)->resume(s)) {
-		reply_error(msg, 409, "INVALID_STATE", "the sandbox is %s and could not be resumed", s->status);
+	if (v != SANDBOX_GO || rt_of(s)->resume(s)) {
+		answer_error(a, req, 409, "INVALID_STATE", "the sandbox is %s and could not be resumed", s->status);
 		return;
 	}
 	/* Running again once its agent answers (at once after a thaw; a restored VM takes a moment). */
@@ -373,7 +412,7 @@ void sandbox_resume(SoupServerMessage *msg, struct sandbox *s)
 	w = g_new0(struct waiter, 1);
 	w->s = *s;
 	w->resume = true;
-	wait_for_agent(w, msg);
+	wait_for_agent(w, a, req);
 }
 
 /* --- the sweep and recovery ------------------------------------------------------------------- */
@@ -403,7 +442,7 @@ static void sweep_one(struct sandbox *s)
 	const struct runtime *rt = rt_of(s);
 	long long now = now_s();
 
-	if (strcmp(s->status, "creating") == 0 || strcmp(s->status, "resuming") == 0)
+	if (sandbox_settling(s->status))
 		return; /* its create or resume call decides */
 	if (!rt || !rt->alive(s))
 		sandbox_kill(s, "its process exited");
@@ -422,9 +461,9 @@ static void recover_one(struct sandbox *s)
 {
 	const struct runtime *rt = rt_of(s);
 
-	if (rt && rt->alive(s) && strcmp(s->status, "creating") != 0 && strcmp(s->status, "resuming") != 0 &&
+	if (rt && rt->alive(s) && !sandbox_settling(s->status) &&
 	    (!rt->adopt || rt->adopt(s) == 0))
-		log_event("sandbox.adopted", s->id, "still %s after the restart", s->status);
+		log_event(LOG_INFO, "sandbox.adopted", s->id, "still %s after the restart", s->status);
 	else
 		sandbox_kill(s, "found dead or half-created after a restart");
 }

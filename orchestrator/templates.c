@@ -4,7 +4,10 @@
 #include <dirent.h>
 #include <string.h>
 
-#include "hopxd.h"
+#include <glib.h>
+
+#include "config.h"
+#include "templates.h"
 
 /* A manifest with the fields the SDK reads filled in. */
 static json_t *load(const char *name)
@@ -54,7 +57,7 @@ json_t *templates_list(void)
 	return list;
 }
 
-static bool name_ok(const char *name)
+bool template_name_ok(const char *name)
 {
 	if (!*name || strlen(name) > 63)
 		return false;
@@ -66,10 +69,10 @@ static bool name_ok(const char *name)
 
 json_t *template_find(const char *name)
 {
-	return name_ok(name) ? load(name) : NULL;
+	return template_name_ok(name) ? load(name) : NULL;
 }
 
 char *template_image(const char *name)
 {
-	return name_ok(name) ? g_strdup_printf("%s/%s.ext4", cfg.templates_dir, name) : NULL;
+	return template_name_ok(name) ? g_strdup_printf("%s/%s.ext4", cfg.templates_dir, name) : NULL;
 }

@@ -8,7 +8,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "hopxd.h"
+#include <glib.h>
+
+#include "event.h"
+#include "util.h"
 
 static void reaped(GPid pid, gint status, gpointer data)
 {
@@ -49,7 +52,6 @@ long long now_s(void)
 	return (long long)(g_get_real_time() / G_USEC_PER_SEC);
 }
 
-/* Constant time in the contents of B (the secret). */
 bool secret_equal(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -101,7 +103,7 @@ int spawn_detached(char **argv, char **envp, const char *log_path, int *pid, uns
 	GPid p;
 
 	if (!g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, detach, NULL, &p, -1, logfd, logfd, &e)) {
-		fprintf(stderr, "hopxd: start %s: %s\n", argv[0], e->message);
+		log_event(LOG_ERROR, "process.spawn_failed", NULL, "start %s: %s", argv[0], e->message);
 		g_error_free(e);
 		if (logfd >= 0)
 			close(logfd);

@@ -78,6 +78,11 @@ void route_files(SoupServerMessage *msg, GHashTable *query, json_t *body, const 
 void route_upload(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);
 /* Map a request path into agent.root; NULL (and a 4xx reply) if it escapes. */
 char *resolve_path(SoupServerMessage *msg, const char *path);
+/* The same without a reply: PATH (absolute) mapped into ROOT ("/" or a
+ * directory without a trailing slash), or NULL and *WHY when it is not
+ * absolute, or leaves ROOT through ".." or through a symlink of an
+ * existing ancestor. g_free it. */
+char *path_confine(const char *root, const char *path, const char **why);
 
 /* exec.c */
 void route_execute(SoupServerMessage *msg, GHashTable *query, json_t *body, const char *rest);

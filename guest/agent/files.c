@@ -18,21 +18,21 @@
 
 #include "agent.h"
 
-static bool inside_root(const char *p)
+static bool inside_root(const char *root, const char *p)
 {
-	size_t n = strlen(agent.root);
+	size_t n = strlen(root);
 
-	return strcmp(agent.root, "/") == 0 || (strncmp(p, agent.root, n) == 0 && (p[n] == '/' || p[n] == '\0'));
+	return strcmp(root, "/") == 0 || (strncmp(p, root, n) == 0 && (p[n] == '/' || p[n] == '\0'));
 }
 
-char *resolve_path(SoupServerMessage *msg, const char *path)
+char *path_confine(const char *root, const char *path, const char **why)
 {
-	GString *out = g_string_new(strcmp(agent.root, "/") == 0 ? "" : agent.root);
+	GString *out = g_string_new(strcmp(root, "/") == 0 ? "" : root);
 	gchar **parts;
 	char *real, *dir;
 
 	if (!path || path[0] != '/' || strlen(path) > 4096) {
-		reply_error(msg, 400, "INVALID_PATH", path, "paths must be absolute");
+		*why = "paths must be absolute";
 		g_string_free(out, TRUE);
 		return NULL;
 	}
@@ -45,7 +45,7 @@ char *resolve_path(SoupServerMessage *msg, const char *path)
 				continue;
 			if (strcmp(*p, "..") == 0) {
 				if (stack->len == 0) {
-					reply_error(msg, 400, "INVALID_PATH", path, "the path leaves the filesystem root");
+					*why = "the path leaves the filesystem root";
 					g_ptr_array_free(stack, TRUE);
 					g_strfreev(parts);
 					g_string_free(out, TRUE);
@@ -72,14 +72,24 @@ char *resolve_path(SoupServerMessage *msg, const char *path)
 		dir = up;
 	}
 	g_free(dir);
-	if (real && !inside_root(real)) {
-		reply_error(msg, 400, "INVALID_PATH", path, "the path leads outside the filesystem root");
+	if (real && !inside_root(root, real)) {
+		*why = "the path leads outside the filesystem root";
 		free(real);
 		g_string_free(out, TRUE);
 		return NULL;
 	}
 	free(real);
 	return g_string_free(out, FALSE);
+}
+
+char *resolve_path(SoupServerMessage *msg, const char *path)
+{
+	const char *why = NULL;
+	char *real = path_confine(agent.root, path, &why);
+
+	if (!real)
+		reply_error(msg, 400, "INVALID_PATH", path, "%s", why);
+	return real;
 }
 
 static void reply_errno(SoupServerMessage *msg, int err, const char *path, const char *what)

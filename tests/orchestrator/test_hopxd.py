@@ -374,7 +374,8 @@ class HopxdTest(unittest.TestCase):
             self.skipTest("template snapshots are the vm runtime's")
         import fcntl
         import re
-        m = re.search(r"template code-interpreter: (?:using the snapshot in|booted and snapshotted in) (\S+)",
+        # hopxd's log lines are JSON: the directory ends before the closing quote
+        m = re.search(r"template code-interpreter: (?:using the snapshot in|booted and snapshotted in) ([^\s\"]+)",
                       self.d.logtext())
         self.assertTrue(m, self.d.logtext()[-2000:])
         lock = open(os.path.join(m.group(1), "lock"), "a")

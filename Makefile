@@ -22,7 +22,7 @@ endif
 
 LIB_SRCS := \
 	lib/log.c lib/memory.c lib/clock.c \
-	vmm/kvm_stats.c vmm/x86_emu.c vmm/console.c \
+	vmm/kvm_stats.c vmm/x86_emu.c vmm/x86_xsave.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/metrics.c \
 	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c boot/cmdline.c \
@@ -120,9 +120,13 @@ $(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) | deps-te
 	$(CC) $(CFLAGS) $(AGENT_CFLAGS) $< $(AGENT_LIB_OBJS) $(LDFLAGS) $(AGENT_LIBS) -lcmocka -o $@
 
 # The test guest's /init: static, so the initramfs needs nothing else.
-$(TEST_INIT): tests/init/test-init.c
+$(TEST_INIT): tests/init/test-init.c tests/init/xstate.c tests/init/xstate.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static $< -o $@
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static tests/init/test-init.c tests/init/xstate.c -o $@
+# The extended-state check alone (static), for sandboxes and hosts.
+$(BUILD)/guest/xstate-check: tests/init/xstate-check.c tests/init/xstate.c tests/init/xstate.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static tests/init/xstate-check.c tests/init/xstate.c -o $@
 
 $(TEST_INITRD): $(TEST_INIT) tests/init/mkinitrd.sh
 	tests/init/mkinitrd.sh $(TEST_INIT) $@

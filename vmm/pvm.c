@@ -6,6 +6,7 @@
  * shared/reference/kvm-host-notes.md for the evidence behind each item. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -16,8 +17,13 @@
 #include "vm.h"
 
 /* Features whose instructions PVM's emulator cannot run in guest kernel code:
- * XSAVE/XRSTOR (noxsave), POPCNT, CLAC/STAC (smap), CMPXCHG16B (cx16), and
- * the SIMD extensions the kernel's crypto and hashing code would pick. The
+ * POPCNT, CLAC/STAC (smap), CMPXCHG16B (cx16), and the SIMD extensions the
+ * kernel's crypto and hashing code would pick (the kernel only; user space
+ * sees the host's CPUID and may use AVX). XSAVE and XRSTOR run through our
+ * fix-ups (x86_xsave.c), so the guest kernel keeps every process's AVX
+ * state; XSAVEOPT, XSAVEC, XSAVES and XGETBV1 are hidden so that it uses
+ * exactly those two (the compacted and supervisor forms are not emulated).
+ * The
  * syscall fix-up and hypercall avoidance are our guest kernel patch
  * (guest-kernel-config/patches), switched on by hopx.pvm=1.
  * rodata=off is for speed, not correctness: write-protecting the kernel's
@@ -25,7 +31,7 @@
  * instructions of a boot here. The sandbox boundary is the VM; hardware
  * hosts, where that work costs microseconds, keep it. */
 static const char pvm_cmdline_extra[] =
-	"noxsave clearcpuid=popcnt,smap,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,"
+	"clearcpuid=xsaveopt,xsavec,xsaves,xgetbv1,popcnt,smap,cx16,ssse3,sse4_1,sse4_2,aes,pclmulqdq,"
 	"sha_ni,gfni,vaes,vpclmulqdq hopx.pvm=1 rodata=off";
 
 bool pvm_detect(void)
@@ -44,7 +50,70 @@ int pvm_cmdline(char *cmdline, size_t size)
 
 struct xlate_ctx {
 	struct vcpu *v;
+	/* The extended state, read on the first use in one fix-up. */
+	struct emu_xstate xs;
+	bool xs_loaded;
 };
+
+void pvm_xlayout_init(struct emu_xlayout *xl, const struct kvm_cpuid2 *cpuid)
+{
+	memset(xl, 0, sizeof(*xl));
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != 0xd)
+			continue;
+		if (e->index == 0)
+			xl->xcr0_supported = ((uint64_t)e->edx << 32) | e->eax;
+		else if (e->index >= 2 && e->index < EMU_XFEATURES) {
+			xl->size[e->index] = e->eax;
+			xl->offset[e->index] = e->ebx;
+		}
+	}
+}
+
+static struct emu_xstate *load_xstate(void *opaque)
+{
+	struct xlate_ctx *c = opaque;
+	struct vcpu *v = c->v;
+	struct kvm_xcrs xcrs;
+
+	if (c->xs_loaded)
+		return &c->xs;
+	c->xs.area_size = (uint32_t)v->vm->xsave_size;
+	c->xs.area = calloc(1, c->xs.area_size);
+	if (!c->xs.area)
+		return NULL;
+	if (ioctl(v->fd, c->xs.area_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, c->xs.area) < 0 ||
+	    ioctl(v->fd, KVM_GET_XCRS, &xcrs) < 0) {
+		pr_err("vCPU %u: reading the extended state for an XSAVE fix-up: %s", v->id, strerror(errno));
+		return NULL;
+	}
+	c->xs.xcr0 = 0;
+	for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (xcrs.xcrs[i].xcr == 0)
+			c->xs.xcr0 = xcrs.xcrs[i].value;
+	c->xs_loaded = true;
+	return &c->xs;
+}
+
+/* Write back what an XSAVE-family fix-up changed. 0 or -errno. */
+static int store_xstate(struct xlate_ctx *c)
+{
+	struct vcpu *v = c->v;
+
+	if (c->xs.xcr0_changed) {
+		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
+
+		xcrs.xcrs[0].xcr = 0;
+		xcrs.xcrs[0].value = c->xs.xcr0;
+		if (ioctl(v->fd, KVM_SET_XCRS, &xcrs) < 0)
+			return -errno;
+	}
+	if (c->xs.area_changed && ioctl(v->fd, KVM_SET_XSAVE, c->xs.area) < 0)
+		return -errno;
+	return 0;
+}
 
 /* Guest-virtual to host pointer through KVM_TRANSLATE, page by page; a range
  * crossing a page boundary must land on physically contiguous pages. */
@@ -66,11 +135,19 @@ static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write)
 	return guest_mem_ptr(&c->v->vm->mem, gpa0, len);
 }
 
+static bool gva_present(void *opaque, uint64_t gva)
+{
+	struct xlate_ctx *c = opaque;
+	struct kvm_translation t = { .linear_address = ALIGN_DOWN(gva, 4096ULL) };
+
+	return ioctl(c->v->fd, KVM_TRANSLATE, &t) == 0 && t.valid;
+}
+
 /* Fetch up to 15 instruction bytes at RIP, page by page (one KVM_TRANSLATE
  * each); returns how many could be read. */
 static size_t fetch_code(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
-	struct xlate_ctx c = { v };
+	struct xlate_ctx c = { .v = v };
 	size_t n = 0;
 
 	while (n < 15) {
@@ -132,10 +209,15 @@ static void state_to_regs(const struct emu_state *st, struct kvm_regs *r)
 	r->rflags = st->rflags;
 }
 
-static int inject(struct vcpu *v, const struct emu_state *st)
+static int inject(struct vcpu *v, const struct emu_state *st, struct kvm_sregs *sregs)
 {
 	struct kvm_vcpu_events ev;
 
+	if (st->inject_vector == X86_VEC_PF) {
+		sregs->cr2 = st->cr2;
+		if (ioctl(v->fd, KVM_SET_SREGS, sregs) < 0)
+			return -errno;
+	}
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return -errno;
 	ev.exception.injected = 1;
@@ -150,8 +232,8 @@ static int inject(struct vcpu *v, const struct emu_state *st)
 
 int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 {
-	struct xlate_ctx c = { v };
-	const struct emu_mem mem = { .ctx = &c, .map = map_gva };
+	struct xlate_ctx c = { .v = v };
+	const struct emu_mem mem = { .ctx = &c, .map = map_gva, .present = gva_present, .xstate = load_xstate };
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
@@ -174,14 +256,32 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 	st.fs_base = sregs.fs.base;
 	st.gs_base = sregs.gs.base;
 	st.mxcsr = fpu.mxcsr;
+	st.cr0 = sregs.cr0;
+	st.cr4 = sregs.cr4;
+	st.cpl = sregs.cs.dpl;
+	st.gdt_base = sregs.gdt.base;
+	st.gdt_limit = sregs.gdt.limit;
+	st.xlayout = &v->vm->xlayout;
 
 	ret = x86_emulate(&st, code, n, &mem, &which);
+	if (!ret) {
+		ret = store_xstate(&c);
+		if (ret) {
+			snprintf(why, why_len, "writing the extended state back after %s: %s", emu_insn_names[which],
+				 strerror(-ret));
+			free(c.xs.area);
+			return ret;
+		}
+	}
+	free(c.xs.area);
 	if (ret) {
 		format_bytes(bytes, sizeof(bytes), code, n);
 		snprintf(why, why_len, "KVM could not emulate instruction bytes [%s] at RIP 0x%llx, and hopx-vmm %s",
 			 bytes, (unsigned long long)regs.rip,
 			 ret == -ENOENT ? "has no fix-up for it" :
-			 ret == -EFAULT ? "could not reach its memory operand" : "could not decode it");
+			 ret == -EFAULT ? "could not reach its memory operand" :
+			 ret == -EINVAL ? "could not decode it (or serve its XSAVE layout)" :
+			 "could not read the vCPU's extended state");
 		return ret;
 	}
 	state_to_regs(&st, &regs);
@@ -199,7 +299,7 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 		}
 	}
 	if (st.inject_vector >= 0) {
-		ret = inject(v, &st);
+		ret = inject(v, &st, &sregs);
 		if (ret) {
 			snprintf(why, why_len, "injecting exception %d after %s: %s", st.inject_vector,
 				 emu_insn_names[which], strerror(-ret));

@@ -201,6 +201,8 @@ static int open_kvm(struct hopx_vm *vm)
 		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -errno;
 	}
+	pvm_xlayout_init(&vm->xlayout, vm->cpuid);
+	vm->xsave_size = vm_xsave_size(vm);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		pr_err("KVM_CREATE_VM: %s", strerror(errno));

@@ -59,6 +59,9 @@ struct hopx_vm {
 	size_t run_size;
 	bool pvm;
 	struct kvm_cpuid2 *cpuid;
+	/* The XSAVE layout (CPUID 0xD) and KVM_GET_XSAVE's size, for the fix-ups. */
+	struct emu_xlayout xlayout;
+	size_t xsave_size;
 
 	struct guest_mem mem;
 	struct bus pio, mmio;
@@ -126,6 +129,8 @@ bool pvm_detect(void);
 void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len);
 /* Append the PVM guest workarounds to CMDLINE. */
 int pvm_cmdline(char *cmdline, size_t size);
+/* The standard-format XSAVE layout and settable XCR0 bits from KVM's CPUID. */
+void pvm_xlayout_init(struct emu_xlayout *xl, const struct kvm_cpuid2 *cpuid);
 
 /* vm.c: create a VM from CFG; with RESTORE, from a snapshot (memory mapped
  * from its file, state applied by vm_restore_state instead of a kernel load). */
@@ -137,6 +142,9 @@ int vm_restore_state(struct hopx_vm *vm);
  * since t0 (the time last, so a non-zero time means the counters are set). */
 void vm_mark(struct hopx_vm *vm, atomic_uint_fast64_t *t, atomic_int_fast64_t *exits,
 	     atomic_int_fast64_t *emulated);
+
+/* vstate.c: bytes of KVM_GET_XSAVE(2)'s buffer on this host. */
+size_t vm_xsave_size(struct hopx_vm *vm);
 
 /* Sum of a KVM stat over all vCPUs, or -1. */
 int64_t vm_kvm_stat(struct hopx_vm *vm, enum kvm_stat_id id);

@@ -34,7 +34,7 @@ static int vm_ioctl(struct hopx_vm *vm, unsigned long req, void *arg, const char
 	return 0;
 }
 
-static size_t xsave_size(struct hopx_vm *vm)
+size_t vm_xsave_size(struct hopx_vm *vm)
 {
 	int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 
@@ -84,7 +84,7 @@ static int save_vcpu(struct vcpu *v, struct snapw *w)
 		free(cpuid);
 		return -ENOMEM;
 	}
-	s->xsave_size = xsave_size(v->vm);
+	s->xsave_size = v->vm->xsave_size;
 	s->xsave = calloc(1, s->xsave_size);
 	cpuid->h.nent = VSTATE_MAX_CPUID;
 	ret = s->xsave ? 0 : -ENOMEM;

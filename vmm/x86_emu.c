@@ -5,6 +5,7 @@
  * immediate, so the instruction ends after the displacement, which is what
  * RIP-relative addressing is relative to. */
 #include "x86_emu.h"
+#include "x86_emu_insn.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,30 +20,17 @@ const char *const emu_insn_names[EMU_NR_INSNS] = {
 	[EMU_CMPXCHG16B] = "cmpxchg16b",
 	[EMU_LDMXCSR] = "ldmxcsr",
 	[EMU_STMXCSR] = "stmxcsr",
+	[EMU_VERW] = "verw",
+	[EMU_XSAVE] = "xsave",
+	[EMU_XSAVEOPT] = "xsaveopt",
+	[EMU_XRSTOR] = "xrstor",
+	[EMU_XGETBV] = "xgetbv",
+	[EMU_XSETBV] = "xsetbv",
 };
 
 #define MAX_INSN_LEN 15
 #define MXCSR_RESERVED 0xffff0000u
 
-struct insn {
-	/* prefixes */
-	bool opsize, addrsize, lock, rep, repne;
-	int seg; /* 0, 0x64 (FS) or 0x65 (GS) */
-	uint8_t rex;
-	/* opcode */
-	bool twobyte;
-	uint8_t op;
-	/* ModRM */
-	bool has_modrm, is_reg;
-	uint8_t modrm, reg, rm;
-	uint64_t ea; /* effective (linear) address of a memory operand */
-	size_t len;
-};
-
-#define REX_W(in) (((in)->rex >> 3) & 1)
-#define REX_R(in) (((in)->rex >> 2) & 1)
-#define REX_X(in) (((in)->rex >> 1) & 1)
-#define REX_B(in) ((in)->rex & 1)
 
 enum { PFX_NONE, PFX_F3 };
 
@@ -66,6 +54,7 @@ static int exec_popcnt(struct emu_state *st, const struct insn *in, const struct
 static int exec_cmpxchg8b16b(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);
 static int exec_ldmxcsr(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);
 static int exec_stmxcsr(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);
+static int exec_verw(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);
 
 static const struct insn_def table[] = {
 	{ EMU_INT3, false, 0xcc, false, -1, -1, false, PFX_NONE, exec_int3 },
@@ -77,6 +66,16 @@ static const struct insn_def table[] = {
 	{ EMU_CMPXCHG8B, true, 0xc7, true, -1, 1, true, PFX_NONE, exec_cmpxchg8b16b },
 	{ EMU_LDMXCSR, true, 0xae, true, -1, 2, true, PFX_NONE, exec_ldmxcsr },
 	{ EMU_STMXCSR, true, 0xae, true, -1, 3, true, PFX_NONE, exec_stmxcsr },
+	/* The MDS mitigation's VERW on the way back to user mode (stock kernels). */
+	{ EMU_VERW, true, 0x00, true, -1, 5, false, PFX_NONE, exec_verw },
+	/* The XSAVE family (x86_xsave.c); REX.W selects the 64-bit forms, which
+	 * differ only in the x87 FIP/FDP layout, kept as the state has it. The
+	 * register forms of 0F AE /5 /6 are LFENCE and MFENCE: not ours. */
+	{ EMU_XSAVE, true, 0xae, true, -1, 4, true, PFX_NONE, emu_exec_xsave },
+	{ EMU_XRSTOR, true, 0xae, true, -1, 5, true, PFX_NONE, emu_exec_xrstor },
+	{ EMU_XSAVEOPT, true, 0xae, true, -1, 6, true, PFX_NONE, emu_exec_xsave },
+	{ EMU_XGETBV, true, 0x01, true, 0xd0, -1, false, PFX_NONE, emu_exec_xgetbv },
+	{ EMU_XSETBV, true, 0x01, true, 0xd1, -1, false, PFX_NONE, emu_exec_xsetbv },
 };
 
 static int fetch(const uint8_t *code, size_t n, size_t *pos, void *dst, size_t len)
@@ -251,18 +250,24 @@ int x86_emulate(struct emu_state *st, const uint8_t *code, size_t code_len, cons
 	in.len = pos;
 	*which = def->id;
 	ret = def->exec(st, &in, mem);
-	if (ret == 0 && st->inject_vector != X86_VEC_GP)
+	/* Traps (#BP) are delivered after the instruction, faults at it. */
+	if (ret == 0 && (st->inject_vector < 0 || st->inject_vector == X86_VEC_BP))
 		st->rip += in.len;
 	if (ret == 0 && def->id == EMU_CMPXCHG8B && REX_W(&in))
 		*which = EMU_CMPXCHG16B;
 	return ret;
 }
 
+void emu_raise(struct emu_state *st, int vector, bool has_error_code, uint32_t error_code)
+{
+	st->inject_vector = vector;
+	st->inject_has_error_code = has_error_code;
+	st->inject_error_code = error_code;
+}
+
 static void raise_gp(struct emu_state *st)
 {
-	st->inject_vector = X86_VEC_GP;
-	st->inject_has_error_code = true;
-	st->inject_error_code = 0;
+	emu_raise(st, X86_VEC_GP, true, 0);
 }
 
 static int exec_int3(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
@@ -408,5 +413,41 @@ static int exec_stmxcsr(struct emu_state *st, const struct insn *in, const struc
 	if (!p)
 		return -EFAULT;
 	memcpy(p, &st->mxcsr, 4);
+	return 0;
+}
+
+/* VERW: ZF = 1 if the selector names a writable data segment accessible at
+ * the current privilege, else 0. Nothing else is architecturally visible
+ * (the buffer flush it stands for in the MDS mitigation has no meaning
+ * here). LDT selectors are refused: no guest of ours has an LDT. */
+static int exec_verw(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
+{
+	uint64_t sel, desc;
+	unsigned int rpl, dpl;
+	uint8_t access;
+	const void *p;
+	int ret;
+
+	ret = read_operand(in, st, mem, 2, &sel);
+	if (ret)
+		return ret;
+	sel &= 0xffff;
+	st->rflags &= ~EFLAGS_ZF;
+	if ((sel & ~3ULL) == 0) /* the null selector */
+		return 0;
+	if (sel & 4)
+		return -ENOENT;
+	if ((sel & ~7ULL) + 7 > st->gdt_limit)
+		return 0;
+	p = mem->map(mem->ctx, st->gdt_base + (sel & ~7ULL), 8, false);
+	if (!p)
+		return -EFAULT;
+	memcpy(&desc, p, 8);
+	access = (uint8_t)(desc >> 40);
+	dpl = (access >> 5) & 3;
+	rpl = sel & 3;
+	/* S = 1 (code/data), type bit 3 = 0 (data), bit 1 = 1 (writable). */
+	if ((access & 0x10) && !(access & 0x08) && (access & 0x02) && dpl >= st->cpl && dpl >= rpl)
+		st->rflags |= EFLAGS_ZF;
 	return 0;
 }

@@ -10,7 +10,10 @@
  * hopx_clone=1 it says "ready for clone", waits for a line on the console
  * (the host snapshots it meanwhile and types the line into each clone), and
  * prints 16 bytes from the kernel's crng (getrandom, as /dev/urandom), which
- * must differ between clones. Exit paths all end in reboot(2): PID 1 must not exit. */
+ * must differ between clones. With hopx_xstate=ROUNDS it runs the
+ * extended-state check (xstate.c: three processes holding AVX registers
+ * across yields; hopx_xstate_force=1 runs it even where the kernel has not
+ * enabled AVX). Exit paths all end in reboot(2): PID 1 must not exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -29,6 +32,8 @@
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
+
+#include "xstate.h"
 
 #define BOOT_TIMER_ADDR 0xd0000000UL
 #define READY_VALUE 0x484f5058UL /* "HOPX" */
@@ -218,6 +223,9 @@ int main(int argc, char **argv)
 		printf("\n");
 		fflush(stdout);
 	}
+	if (getenv("hopx_xstate"))
+		check(xstate_check(3, atoi(getenv("hopx_xstate")), getenv("hopx_xstate_force") != NULL) == 0,
+		      "extended state kept per process");
 	if (getenv("hopx_write"))
 		write_test(getenv("hopx_write"));
 	if (getenv("hopx_vsock"))

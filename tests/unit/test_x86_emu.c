@@ -1,11 +1,14 @@
 /* The PVM fix-up emulator: every instruction in its table and every operand
  * form (register, [reg], [reg+disp8], [base+index*scale+disp32], RIP-relative,
  * REX-extended registers, 16/32/64-bit sizes, FS/GS and address-size
- * prefixes), the exceptions it raises, and what it refuses. */
+ * prefixes), the exceptions it raises, and what it refuses; the XSAVE family
+ * against a synthetic extended state (layout as this file's CPUID would
+ * report it) and VERW against a synthetic GDT. */
 #include <errno.h>
 #include <string.h>
 
 #include "../../vmm/x86_emu.h"
+#include "../../lib/util.h"
 #include "test_helpers.h"
 
 #define MEM_BASE 0x10000ULL
@@ -24,7 +27,32 @@ static void *fake_map(void *ctx, uint64_t gva, uint32_t len, bool write)
 	return mem + (gva - MEM_BASE);
 }
 
-static const struct emu_mem fmem = { .ctx = NULL, .map = fake_map };
+static bool fake_present(void *ctx, uint64_t gva)
+{
+	(void)ctx;
+	return gva >= MEM_BASE && gva < MEM_BASE + MEM_SIZE;
+}
+
+/* The vCPU's extended state: x87, SSE, AVX (576, 256 bytes) and AVX-512
+ * (1088/64, 1152/512, 1664/1024), as the standard layout has them. */
+#define AREA_SIZE 4096
+static uint8_t area[AREA_SIZE];
+static struct emu_xstate xs;
+static int xstate_loads;
+static const struct emu_xlayout xlayout = {
+	.xcr0_supported = 0xe7,
+	.offset = { [2] = 576, [5] = 1088, [6] = 1152, [7] = 1664 },
+	.size = { [2] = 256, [5] = 64, [6] = 512, [7] = 1024 },
+};
+
+static struct emu_xstate *fake_xstate(void *ctx)
+{
+	(void)ctx;
+	xstate_loads++;
+	return &xs;
+}
+
+static const struct emu_mem fmem = { .ctx = NULL, .map = fake_map, .present = fake_present, .xstate = fake_xstate };
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
@@ -38,6 +66,19 @@ static int setup(void **state)
 	st.rip = 0x400000;
 	st.rflags = 0x2;
 	st.mxcsr = 0x1f80;
+	st.cr4 = X86_CR4_OSXSAVE;
+	st.xlayout = &xlayout;
+	for (size_t i = 0; i < AREA_SIZE; i++)
+		area[i] = (uint8_t)(i * 7 + 1);
+	memset(area + 512, 0, 64);            /* header */
+	area[512] = 0xe7;                      /* XSTATE_BV: everything in use */
+	memcpy(area + 24, &(uint32_t){ 0x1f80 }, 4);
+	memcpy(area + 28, &(uint32_t){ 0xffff }, 4);
+	memset(&xs, 0, sizeof(xs));
+	xs.area = area;
+	xs.area_size = AREA_SIZE;
+	xs.xcr0 = 0xe7;
+	xstate_loads = 0;
 	return 0;
 }
 
@@ -338,7 +379,6 @@ static void test_refused(void **state)
 	(void)state;
 	/* Not in the table. */
 	assert_int_equal(EMU(NULL, 0x90), -ENOENT);                    /* nop */
-	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), -ENOENT);  /* xrstor [rdi] */
 	assert_int_equal(EMU(NULL, 0x66, 0x44, 0x0f, 0x6e, 0xf9), -ENOENT); /* movd xmm15, ecx */
 	assert_int_equal(EMU(NULL, 0x0f, 0xb8, 0xc1), -ENOENT);        /* popcnt without F3 */
 	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0xd0), -ENOENT);        /* register form of /2 */
@@ -360,6 +400,338 @@ static void test_refused(void **state)
 	assert_int_equal(st.rip, 0x400000);
 }
 
+
+/* --- the XSAVE family ------------------------------------------------------ */
+
+#define XA (MEM_BASE + 0x1000) /* a 64-byte aligned XSAVE area in guest memory */
+
+static void set_rfbm(uint64_t v)
+{
+	st.gpr[RAX] = (uint32_t)v;
+	st.gpr[RDX] = v >> 32;
+}
+
+static uint8_t *gm(uint64_t gva)
+{
+	return mem + (gva - MEM_BASE);
+}
+
+static void test_xsave_standard(void **state)
+{
+	enum emu_insn w;
+
+	(void)state;
+	memset(gm(XA), 0xee, 2688);
+	put64(XA + 512, 1ULL << 40); /* a bit outside RFBM stays */
+	st.gpr[RDI] = XA;
+	set_rfbm(~0ULL);
+	assert_int_equal(EMU(&w, 0x48, 0x0f, 0xae, 0x27), 0); /* xsave64 [rdi] */
+	assert_int_equal(w, EMU_XSAVE);
+	assert_int_equal(st.inject_vector, -1);
+	assert_int_equal(st.rip, 0x400004);
+	assert_memory_equal(gm(XA), area, 24);                /* FCW..FDP */
+	assert_memory_equal(gm(XA + 24), area + 24, 8);       /* MXCSR, MXCSR_MASK */
+	assert_memory_equal(gm(XA + 32), area + 32, 416 - 32); /* ST0-7, XMM0-15 */
+	for (int i = 416; i < 512; i++)                        /* software's bytes: untouched */
+		assert_int_equal(gm(XA)[i], 0xee);
+	assert_int_equal(get64(XA + 512), (1ULL << 40) | 0xe7);
+	assert_int_equal(get64(XA + 520), 0xeeeeeeeeeeeeeeeeULL); /* XCOMP_BV not written */
+	assert_memory_equal(gm(XA + 576), area + 576, 256);   /* YMM_Hi128 */
+	assert_memory_equal(gm(XA + 1088), area + 1088, 2688 - 1088);
+	assert_false(xs.area_changed);
+	assert_int_equal(xstate_loads, 1);
+}
+
+static void test_xsave_partial_rfbm_and_init_components(void **state)
+{
+	(void)state;
+	memset(gm(XA), 0xee, 2688);
+	put64(XA + 512, 0);
+	area[512] = 0x03; /* AVX and AVX-512 in their initial state */
+	st.gpr[RSI] = XA - 8;
+	set_rfbm(0x5); /* x87 and AVX, not SSE */
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x66, 0x08), 0); /* xsave [rsi+8] */
+	assert_memory_equal(gm(XA), area, 24);
+	assert_memory_equal(gm(XA + 24), area + 24, 4);        /* MXCSR goes with AVX too */
+	for (int i = 160; i < 416; i++)                          /* XMM not in RFBM */
+		assert_int_equal(gm(XA)[i], 0xee);
+	for (int i = 576; i < 576 + 256; i++)                    /* YMM not in use: not written */
+		assert_int_equal(gm(XA)[i], 0xee);
+	assert_int_equal(get64(XA + 512), 0x1);                  /* YMM's bit says "initial" */
+	/* XCR0 limits RFBM too. */
+	xs.xcr0 = 0x3;
+	area[512] = 0xe7;
+	put64(XA + 512, 0);
+	set_rfbm(~0ULL);
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x66, 0x08), 0);
+	assert_int_equal(get64(XA + 512), 0x3);
+	/* XSAVEOPT does what XSAVE does. */
+	put64(XA + 512, 0);
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x76, 0x08), 0);
+	assert_int_equal(get64(XA + 512), 0x3);
+}
+
+static void test_xsave_faults(void **state)
+{
+	(void)state;
+	set_rfbm(~0ULL);
+	st.gpr[RDI] = XA + 16; /* not 64-byte aligned */
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	assert_true(st.inject_has_error_code);
+	assert_int_equal(st.rip, 0x400000);
+	st.gpr[RDI] = XA;
+	st.cr4 = 0;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_UD);
+	st.cr4 = X86_CR4_OSXSAVE;
+	st.cr0 = X86_CR0_TS;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_NM);
+	st.cr0 = 0;
+	/* Into read-only memory: #PF (write, present) at its first byte, nothing written. */
+	st.gpr[RDI] = RO_START - 1024;
+	memset(gm(RO_START - 1024), 0xee, 1024);
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_PF);
+	assert_int_equal(st.inject_error_code, X86_PF_WRITE | X86_PF_PRESENT);
+	assert_int_equal(st.cr2, RO_START);
+	assert_int_equal(st.rip, 0x400000);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(gm(RO_START - 1024)[i], 0xee);
+	/* Starting below memory: not present, at the area's first byte. */
+	st.gpr[RDI] = MEM_BASE - 64;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_PF);
+	assert_int_equal(st.inject_error_code, X86_PF_WRITE);
+	assert_int_equal(st.cr2, MEM_BASE - 64);
+	/* Without an extended state on offer, the family is not ours. */
+	st.xlayout = NULL;
+	st.gpr[RDI] = XA;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x27), -ENOENT);
+	/* The register forms of 0f ae /5 /6 are LFENCE and MFENCE. */
+	st.xlayout = &xlayout;
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0xe8), -ENOENT);
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0xf0), -ENOENT);
+}
+
+/* A guest area to restore: legacy, header XSTATE_BV = BV, components patterned. */
+static void guest_area(uint64_t bv)
+{
+	for (int i = 0; i < 2688; i++)
+		gm(XA)[i] = (uint8_t)(i * 3 + 5);
+	memcpy(gm(XA + 24), &(uint32_t){ 0x1fa0 }, 4);
+	memset(gm(XA + 512), 0, 64);
+	put64(XA + 512, bv);
+}
+
+static void test_xrstor_loads_and_inits(void **state)
+{
+	enum emu_insn w;
+	uint16_t fcw;
+	static const uint8_t zeros[1024];
+
+	(void)state;
+	guest_area(0xe7);
+	st.gpr[RDI] = XA;
+	set_rfbm(~0ULL);
+	assert_int_equal(EMU(&w, 0x48, 0x0f, 0xae, 0x2f), 0); /* xrstor64 [rdi] */
+	assert_int_equal(w, EMU_XRSTOR);
+	assert_int_equal(st.inject_vector, -1);
+	assert_int_equal(st.rip, 0x400004);
+	assert_true(xs.area_changed);
+	assert_memory_equal(area, gm(XA), 24);
+	assert_memory_equal(area + 24, gm(XA + 24), 4);
+	assert_int_equal(*(uint32_t *)(area + 28), 0xffff); /* MXCSR_MASK is the CPU's */
+	assert_memory_equal(area + 32, gm(XA + 32), 416 - 32);
+	assert_memory_equal(area + 576, gm(XA + 576), 256);
+	assert_memory_equal(area + 1088, gm(XA + 1088), 2688 - 1088);
+	assert_int_equal(get64(XA + 512), 0xe7);
+	assert_int_equal(*(uint64_t *)(area + 512), 0xe7);
+
+	/* Components whose XSTATE_BV bit is clear go to their initial state. */
+	xs.area_changed = false;
+	guest_area(0x2); /* only SSE */
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	memcpy(&fcw, area, 2);
+	assert_int_equal(fcw, 0x037f);
+	assert_memory_equal(area + 2, zeros, 22);
+	assert_memory_equal(area + 32, zeros, 128);
+	assert_memory_equal(area + 160, gm(XA + 160), 256);
+	assert_memory_equal(area + 576, zeros, 256);
+	assert_memory_equal(area + 1088, zeros, 1024);
+	assert_int_equal(*(uint64_t *)(area + 512), 0x2);
+
+	/* Outside RFBM nothing changes, however XSTATE_BV reads. */
+	for (size_t i = 0; i < AREA_SIZE; i++)
+		area[i] = (uint8_t)i;
+	memset(area + 512, 0, 64);
+	area[512] = 0xe7;
+	memcpy(area + 28, &(uint32_t){ 0xffff }, 4);
+	guest_area(0xe7);
+	set_rfbm(0x4); /* AVX only: MXCSR and YMM */
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(area[0], 0);
+	assert_int_equal(area[160], 160);
+	assert_memory_equal(area + 24, gm(XA + 24), 4);
+	assert_memory_equal(area + 576, gm(XA + 576), 256);
+	assert_int_equal(area[1088], (uint8_t)1088);
+}
+
+static void test_xrstor_refuses_bad_areas(void **state)
+{
+	uint8_t before[AREA_SIZE];
+
+	(void)state;
+	memcpy(before, area, AREA_SIZE);
+	st.gpr[RDI] = XA;
+	set_rfbm(~0ULL);
+	/* The compacted form (we offer no XSAVEC). */
+	guest_area(0x3);
+	put64(XA + 520, 1ULL << 63 | 0x3);
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	assert_int_equal(st.rip, 0x400000);
+	/* Reserved header bytes. */
+	guest_area(0x3);
+	gm(XA + 530)[0] = 1;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	/* XSTATE_BV beyond XCR0. */
+	guest_area(0x3 | 1ULL << 9);
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	/* MXCSR reserved bits. */
+	guest_area(0x3);
+	memcpy(gm(XA + 24), &(uint32_t){ 0x10000 }, 4);
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	/* Misaligned. */
+	guest_area(0x3);
+	st.gpr[RDI] = XA + 32;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	/* Partly unmapped: #PF (read, not present) at the first missing byte. */
+	st.gpr[RDI] = MEM_BASE + MEM_SIZE - 512;
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_PF);
+	assert_int_equal(st.inject_error_code, 0);
+	assert_int_equal(st.cr2, MEM_BASE + MEM_SIZE);
+	/* None of it changed the state. */
+	assert_false(xs.area_changed);
+	assert_memory_equal(area, before, AREA_SIZE);
+	/* Read-only memory is fine to restore from. */
+	memcpy(gm(RO_START), gm(XA), 64);
+	st.gpr[RDI] = RO_START;
+	memset(gm(RO_START), 0, 4096);
+	put64(RO_START + 512, 0x1);
+	assert_int_equal(EMU(NULL, 0x48, 0x0f, 0xae, 0x2f), 0);
+	assert_int_equal(st.inject_vector, -1);
+	assert_true(xs.area_changed);
+}
+
+static void test_xgetbv_xsetbv(void **state)
+{
+	enum emu_insn w;
+	static const uint64_t bad[] = {
+		0x6,              /* no x87 */
+		0x5,              /* AVX without SSE */
+		0x27,             /* part of AVX-512 */
+		0xe3,             /* AVX-512 without AVX */
+		0x203,            /* PKRU: not supported here */
+	};
+
+	(void)state;
+	st.gpr[RCX] = 0;
+	assert_int_equal(EMU(&w, 0x0f, 0x01, 0xd0), 0);
+	assert_int_equal(w, EMU_XGETBV);
+	assert_int_equal(st.gpr[RAX], 0xe7);
+	assert_int_equal(st.gpr[RDX], 0);
+	assert_int_equal(st.rip, 0x400003);
+	st.gpr[RCX] = 1; /* XINUSE needs XGETBV1 */
+	assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd0), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+
+	st.gpr[RCX] = 0;
+	set_rfbm(0x7);
+	assert_int_equal(EMU(&w, 0x0f, 0x01, 0xd1), 0);
+	assert_int_equal(w, EMU_XSETBV);
+	assert_int_equal(st.inject_vector, -1);
+	assert_true(xs.xcr0_changed);
+	assert_int_equal(xs.xcr0, 0x7);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		xs.xcr0_changed = false;
+		set_rfbm(bad[i]);
+		assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd1), 0);
+		assert_int_equal(st.inject_vector, X86_VEC_GP);
+		assert_false(xs.xcr0_changed);
+	}
+	set_rfbm(0x3);
+	st.gpr[RCX] = 1; /* only XCR0 exists */
+	assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd1), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	st.gpr[RCX] = 0;
+	st.cpl = 3;
+	assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd1), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_GP);
+	st.cpl = 0;
+	st.cr4 = 0;
+	assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd1), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_UD);
+	assert_int_equal(EMU(NULL, 0x0f, 0x01, 0xd0), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_UD);
+	assert_int_equal(xs.xcr0, 0x7);
+}
+
+/* --- VERW -------------------------------------------------------------------- */
+
+#define GDT (MEM_BASE + 0x3000)
+
+static void test_verw(void **state)
+{
+	enum emu_insn w;
+
+	(void)state;
+	st.gdt_base = GDT;
+	st.gdt_limit = 6 * 8 - 1;
+	put64(GDT + 0x08, 0x00af9b000000ffffULL); /* kernel code: not writable */
+	put64(GDT + 0x10, 0x00cf93000000ffffULL); /* kernel data, DPL 0, writable */
+	put64(GDT + 0x18, 0x00cf91000000ffffULL); /* data, read-only */
+	put64(GDT + 0x20, 0x00cff3000000ffffULL); /* user data, DPL 3, writable */
+	put64(GDT + 0x28, 0x00008b000000ffffULL); /* a TSS: a system segment */
+	/* verw [rip+disp32], the kernel's form, naming __KERNEL_DS. */
+	memcpy(gm(MEM_BASE + 0x100), &(uint16_t){ 0x18 - 8 }, 2);
+	st.rip = MEM_BASE + 0x100 - 7;
+	assert_int_equal(EMU(&w, 0x0f, 0x00, 0x2d, 0x00, 0x00, 0x00, 0x00), 0);
+	assert_int_equal(w, EMU_VERW);
+	assert_true(st.rflags & EFLAGS_ZF);
+	assert_int_equal(st.rip, MEM_BASE + 0x100);
+	/* Register forms. */
+	static const struct {
+		uint16_t sel;
+		unsigned int cpl;
+		bool zf;
+	} cases[] = {
+		{ 0x10, 0, true }, { 0x13, 0, false }, /* RPL 3 > DPL 0 */
+		{ 0x10, 3, false },                    /* CPL 3 > DPL 0 */
+		{ 0x23, 3, true }, { 0x08, 0, false }, { 0x18, 0, false }, { 0x28, 0, false },
+		{ 0x00, 0, false }, { 0x03, 0, false }, /* null */
+		{ 0x30, 0, false },                     /* beyond the GDT's limit */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		st.cpl = cases[i].cpl;
+		st.gpr[RCX] = 0xffff0000u | cases[i].sel;
+		st.rflags ^= EFLAGS_ZF; /* whatever it was, VERW decides */
+		assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), 0); /* verw cx */
+		assert_int_equal(!!(st.rflags & EFLAGS_ZF), cases[i].zf);
+	}
+	/* An LDT selector: we have no LDT to read, so not ours. */
+	st.gpr[RCX] = 0x0c;
+	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), -ENOENT);
+	/* 0f 00 /0 (sldt) is not ours. */
+	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xc1), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +749,13 @@ int main(void)
 		cmocka_unit_test_setup(test_ldmxcsr_reserved_bits_gp, setup),
 		cmocka_unit_test_setup(test_memory_faults, setup),
 		cmocka_unit_test_setup(test_refused, setup),
+		cmocka_unit_test_setup(test_xsave_standard, setup),
+		cmocka_unit_test_setup(test_xsave_partial_rfbm_and_init_components, setup),
+		cmocka_unit_test_setup(test_xsave_faults, setup),
+		cmocka_unit_test_setup(test_xrstor_loads_and_inits, setup),
+		cmocka_unit_test_setup(test_xrstor_refuses_bad_areas, setup),
+		cmocka_unit_test_setup(test_xgetbv_xsetbv, setup),
+		cmocka_unit_test_setup(test_verw, setup),
 	};
 
 	return cmocka_run_group_tests_name("x86_emu", tests, NULL, NULL);

@@ -104,6 +104,15 @@ static struct reply get_metrics(struct api *a)
 							     (json_int_t)m.net[i].tx_frames, "rx_dropped",
 							     (json_int_t)m.net[i].rx_dropped, "tx_errors",
 							     (json_int_t)m.net[i].tx_errors));
+		if (m.fixups) {
+			json_t *fx = json_object();
+
+			for (unsigned int i = 0; i < m.nfixup_kinds; i++)
+				if (m.fixup[i].count)
+					json_object_set_new(fx, m.fixup[i].name, json_integer((json_int_t)m.fixup[i].count));
+			json_object_set_new(out, "pvm_fixups", json_pack("{s:I,s:f,s:o}", "total", (json_int_t)m.fixups,
+									 "per_second", m.fixups_per_second, "by_kind", fx));
+		}
 		json_object_set_new(out, "block", blk);
 		json_object_set_new(out, "net", net);
 		if (m.has_vsock)

@@ -11,6 +11,7 @@
 _Static_assert(HOPX_MEM_MIN_MIB == GUEST_MEM_MIN_MIB && HOPX_MEM_MAX_MIB == GUEST_MEM_MAX_MIB &&
 		       HOPX_VCPUS_MAX == GUEST_VCPUS_MAX,
 	       "vmm.h's guest size limits match lib/layout.h's");
+_Static_assert(EMU_NR_INSNS <= HOPX_FIXUP_KINDS, "every fix-up kind fits hopx_vm_metrics");
 _Static_assert((int)HOPX_LOG_ERROR == (int)LOG_ERROR && (int)HOPX_LOG_DEBUG == (int)LOG_DEBUG &&
 		       (int)HOPX_LOG_SILENT == (int)LOG_SILENT,
 	       "hopx_log_level mirrors log_level");
@@ -36,6 +37,13 @@ int hopx_vm_metrics(struct hopx_vm *vm, struct hopx_vm_metrics *m)
 	pthread_mutex_lock(&vm->lock);
 	m->pauses = vm->pause_count;
 	pthread_mutex_unlock(&vm->lock);
+	m->nfixup_kinds = EMU_NR_INSNS;
+	for (unsigned int i = 0; i < EMU_NR_INSNS; i++) {
+		m->fixup[i].name = emu_insn_names[i];
+		m->fixup[i].count = atomic_load(&vm->fixups[i]);
+		m->fixups += m->fixup[i].count;
+	}
+	m->fixups_per_second = vm_fixups_per_second(vm, m->fixups);
 	m->kvm_exits = vm_kvm_stat(vm, KVM_STAT_EXITS);
 	m->kvm_insn_emulation = vm_kvm_stat(vm, KVM_STAT_INSN_EMULATION);
 

@@ -26,6 +26,13 @@ void hopx_vm_boot_timings(struct hopx_vm *vm, struct hopx_boot_timings *t)
 	t->kvm_insn_emulation_at_fixup = t->first_fixup_ns ? atomic_load(&vm->kvm_emul_at_fixup) : -1;
 }
 
+double vm_fixups_per_second(struct hopx_vm *vm, uint64_t fixups)
+{
+	uint64_t ns = now_ns() - vm->t0_ns;
+
+	return ns ? (double)fixups * 1e9 / (double)ns : 0;
+}
+
 static void print_ms(FILE *f, const char *what, uint64_t ns)
 {
 	if (ns)
@@ -64,6 +71,8 @@ void hopx_vm_print_boot_timings(struct hopx_vm *vm, int fd)
 	print_count(f, "emulated to /init", t.kvm_insn_emulation_at_init);
 	print_count(f, "emulation failures", t.kvm_insn_emulation_fail);
 	print_count(f, "pvm fix-ups", (int64_t)t.fixups);
+	if (vm->pvm)
+		fprintf(f, "boot-timings: %-22s %10.1f\n", "fix-ups per second", vm_fixups_per_second(vm, t.fixups));
 	for (int i = 0; i < EMU_NR_INSNS; i++) {
 		uint64_t n = atomic_load(&vm->fixups[i]);
 		char name[32];

@@ -143,6 +143,9 @@ int vm_restore_state(struct hopx_vm *vm);
 void vm_mark(struct hopx_vm *vm, atomic_uint_fast64_t *t, atomic_int_fast64_t *exits,
 	     atomic_int_fast64_t *emulated);
 
+/* timings.c: FIXUPS over the time since t0 (creation or restore). */
+double vm_fixups_per_second(struct hopx_vm *vm, uint64_t fixups);
+
 /* vstate.c: bytes of KVM_GET_XSAVE(2)'s buffer on this host. */
 size_t vm_xsave_size(struct hopx_vm *vm);
 

@@ -213,6 +213,7 @@ const char *hopx_exit_reason_name(enum hopx_exit_reason r);
  * none. Valid until this thread's next libhopxvmm call. */
 const char *hopx_last_error(void);
 
+#define HOPX_FIXUP_KINDS 32
 /* Counters of a running (or paused) VM, read under each device's lock. */
 struct hopx_blk_metrics {
 	const char *path; /* the image (valid while the VM lives) */
@@ -235,6 +236,15 @@ struct hopx_vm_metrics {
 	struct {
 		uint64_t streams, rx_bytes, tx_bytes, resets_sent;
 	} vsock;
+	/* Software-KVM hosts: instructions the VMM completed for KVM, in all and
+	 * by kind, and per second since the VM was created or restored. */
+	uint64_t fixups;
+	double fixups_per_second;
+	unsigned int nfixup_kinds;
+	struct {
+		const char *name; /* "int3", "xsave", ... */
+		uint64_t count;
+	} fixup[HOPX_FIXUP_KINDS];
 };
 int hopx_vm_metrics(struct hopx_vm *vm, struct hopx_vm_metrics *m);
 

@@ -2,9 +2,9 @@
  * format), XGETBV and XSETBV, done on the vCPU's real extended state.
  *
  * On software-KVM hosts guest kernel code runs in KVM's instruction
- * emulator, which has none of these; guest user code runs natively with the
- * guest's XCR0, so without them the guest kernel must boot `noxsave` and
- * cannot keep user processes' AVX registers apart. The caller (pvm.c) hands
+ * emulator, which has none of these, while guest user code runs natively
+ * (with the host's XCR0), AVX included: without them the guest kernel must
+ * boot `noxsave` and cannot keep user processes' AVX registers apart. The caller (pvm.c) hands
  * in the state as KVM_GET_XSAVE gives it (the standard, non-compacted
  * layout, header at byte 512) and writes back what is marked changed.
  *

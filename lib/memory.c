@@ -10,12 +10,27 @@
 #include "log.h"
 #include "util.h"
 
+static bool size_ok(uint64_t size)
+{
+	return size >= GUEST_MEM_MIN_MIB << 20 && size <= GUEST_MEM_MAX_MIB << 20 && size % 4096 == 0;
+}
+
+/* Take the mapping P of SIZE bytes as guest RAM. */
+static void adopt(struct guest_mem *m, void *p, uint64_t size)
+{
+	/* Guest RAM must not end up in core dumps or be merged across VMs by accident. */
+	madvise(p, size, MADV_DONTDUMP);
+	m->host = p;
+	m->size = size;
+	m->low_size = MIN(size, MMIO_GAP_START);
+}
+
 int guest_mem_init(struct guest_mem *m, uint64_t size)
 {
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	if (size < GUEST_MEM_MIN_MIB << 20 || size > GUEST_MEM_MAX_MIB << 20 || size % 4096) {
+	if (!size_ok(size)) {
 		pr_err("guest memory of %llu bytes: must be %llu MiB..%llu MiB, page aligned",
 		       (unsigned long long)size, GUEST_MEM_MIN_MIB, GUEST_MEM_MAX_MIB);
 		return -EINVAL;
@@ -28,11 +43,7 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 		       (unsigned long long)(size >> 20), strerror(-err));
 		return err;
 	}
-	/* Guest RAM must not end up in core dumps or be merged across VMs by accident. */
-	madvise(p, size, MADV_DONTDUMP);
-	m->host = p;
-	m->size = size;
-	m->low_size = MIN(size, MMIO_GAP_START);
+	adopt(m, p, size);
 	return 0;
 }
 
@@ -64,7 +75,7 @@ int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t size)
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	if (size < GUEST_MEM_MIN_MIB << 20 || size > GUEST_MEM_MAX_MIB << 20 || size % 4096) {
+	if (!size_ok(size)) {
 		pr_err("guest memory of %llu bytes in a snapshot: not a valid size", (unsigned long long)size);
 		return -EINVAL;
 	}
@@ -77,10 +88,7 @@ int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t size)
 		pr_err("mmap the snapshot memory file (%llu MiB): %s", (unsigned long long)(size >> 20), strerror(-err));
 		return err;
 	}
-	madvise(p, size, MADV_DONTDUMP);
-	m->host = p;
-	m->size = size;
-	m->low_size = MIN(size, MMIO_GAP_START);
+	adopt(m, p, size);
 	return 0;
 }
 

@@ -96,11 +96,32 @@ static int guest_copy(struct emu_state *st, const struct emu_mem *mem, uint64_t 
 	return 0;
 }
 
+/* Bytes of the area the components in RFBM span, or 0 if one lies outside
+ * the state KVM gave us (a layout we cannot serve). */
+static uint32_t area_extent(const struct emu_xlayout *xl, const struct emu_xstate *xs, uint64_t rfbm)
+{
+	uint32_t end = HDR_END;
+
+	for (unsigned int i = 2; i < EMU_XFEATURES; i++) {
+		uint32_t e;
+
+		if (!(rfbm & (1ULL << i)))
+			continue;
+		e = xl->offset[i] + xl->size[i];
+		if (!xl->size[i] || xl->offset[i] < HDR_END || e < xl->offset[i] || e > xs->area_size)
+			return 0;
+		if (e > end)
+			end = e;
+	}
+	return end;
+}
+
 /* #UD, #NM and alignment checks shared by XSAVE and XRSTOR; loads the
- * state. Returns the state, or NULL with an exception queued (*RET 0) or an
+ * state, RFBM (XCR0 & EDX:EAX) and the bytes of the area those components
+ * span. Returns the state, or NULL with an exception queued (*RET 0) or an
  * error (*RET < 0). */
 static struct emu_xstate *xsave_prologue(struct emu_state *st, const struct insn *in, const struct emu_mem *mem,
-					 int *ret)
+					 uint64_t *rfbm, uint32_t *extent, int *ret)
 {
 	struct emu_xstate *xs;
 
@@ -126,37 +147,15 @@ static struct emu_xstate *xsave_prologue(struct emu_state *st, const struct insn
 		*ret = -EIO;
 		return NULL;
 	}
-	if (xs->area_size < HDR_END) {
+	*rfbm = xs->xcr0 & ((st->gpr[R_DX] << 32) | (uint32_t)st->gpr[R_AX]);
+	*extent = xs->area_size < HDR_END ? 0 : area_extent(st->xlayout, xs, *rfbm);
+	if (!*extent) {
 		*ret = -EINVAL;
 		return NULL;
 	}
 	return xs;
 }
 
-/* Bytes of the area the components in RFBM span, or 0 if one lies outside
- * the state KVM gave us (a layout we cannot serve). */
-static uint32_t area_extent(const struct emu_xlayout *xl, const struct emu_xstate *xs, uint64_t rfbm)
-{
-	uint32_t end = HDR_END;
-
-	for (unsigned int i = 2; i < EMU_XFEATURES; i++) {
-		uint32_t e;
-
-		if (!(rfbm & (1ULL << i)))
-			continue;
-		e = xl->offset[i] + xl->size[i];
-		if (!xl->size[i] || xl->offset[i] < HDR_END || e < xl->offset[i] || e > xs->area_size)
-			return 0;
-		if (e > end)
-			end = e;
-	}
-	return end;
-}
-
-static uint64_t rfbm_of(const struct emu_state *st, const struct emu_xstate *xs)
-{
-	return xs->xcr0 & ((st->gpr[R_DX] << 32) | (uint32_t)st->gpr[R_AX]);
-}
 
 int emu_exec_xsave(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
 {
@@ -166,13 +165,9 @@ int emu_exec_xsave(struct emu_state *st, const struct insn *in, const struct emu
 	uint32_t extent;
 	int ret;
 
-	xs = xsave_prologue(st, in, mem, &ret);
+	xs = xsave_prologue(st, in, mem, &rfbm, &extent, &ret);
 	if (!xs)
 		return ret;
-	rfbm = rfbm_of(st, xs);
-	extent = area_extent(st->xlayout, xs, rfbm);
-	if (!extent)
-		return -EINVAL;
 	/* Every page writable before the first byte is written. */
 	if (guest_copy(st, mem, in->ea, NULL, extent, true))
 		return 0;
@@ -228,13 +223,9 @@ int emu_exec_xrstor(struct emu_state *st, const struct insn *in, const struct em
 	uint8_t *img, *area;
 	int ret;
 
-	xs = xsave_prologue(st, in, mem, &ret);
+	xs = xsave_prologue(st, in, mem, &rfbm, &extent, &ret);
 	if (!xs)
 		return ret;
-	rfbm = rfbm_of(st, xs);
-	extent = area_extent(st->xlayout, xs, rfbm);
-	if (!extent)
-		return -EINVAL;
 	img = malloc(extent);
 	if (!img)
 		return -ENOMEM;

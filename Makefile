@@ -111,13 +111,6 @@ $(BUILD)/tests/test_cli_devices: tests/unit/test_cli_devices.c $(BUILD)/obj/fron
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
-$(HOPXD_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/hopxd_test.h $(HOPXD_LIB_OBJS) | deps-test deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HOPXD_CFLAGS) $< $(HOPXD_LIB_OBJS) $(LDFLAGS) $(HOPXD_LIBS) -lcmocka -o $@
-
-$(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) | deps-test deps-agent
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(AGENT_CFLAGS) $< $(AGENT_LIB_OBJS) $(LDFLAGS) $(AGENT_LIBS) -lcmocka -o $@
 
 # The test guest's /init: static, so the initramfs needs nothing else.
 $(TEST_INIT): tests/init/test-init.c tests/init/xstate.c tests/init/xstate.h
@@ -176,6 +169,16 @@ $(BUILD)/hopxd: $(HOPXD_OBJS)
 $(BUILD)/hopx-jail: $(JAIL_OBJS)
 	$(CC) $^ $(LDFLAGS) -lseccomp -o $@
 hopxd: $(BUILD)/hopxd $(BUILD)/hopx-jail
+
+# Unit tests of hopxd and the agent: after their object lists, which their
+# prerequisites expand.
+$(HOPXD_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/hopxd_test.h $(HOPXD_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HOPXD_CFLAGS) $< $(HOPXD_LIB_OBJS) $(LDFLAGS) $(HOPXD_LIBS) -lcmocka -o $@
+
+$(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) | deps-test deps-agent
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AGENT_CFLAGS) $< $(AGENT_LIB_OBJS) $(LDFLAGS) $(AGENT_LIBS) -lcmocka -o $@
 
 # Templates (guest/templates/): root filesystems from Debian's debootstrap,
 # cached by recipe under ~/.cache/hopx/templates, packed with hopx-agent.

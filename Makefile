@@ -22,7 +22,7 @@ endif
 
 LIB_SRCS := \
 	lib/log.c lib/memory.c lib/clock.c \
-	vmm/kvm_stats.c vmm/x86_emu.c vmm/x86_xsave.c vmm/console.c \
+	vmm/kvm_stats.c vmm/x86_emu.c vmm/x86_xsave.c vmm/x86_walk.c vmm/console.c \
 	vmm/vcpu.c vmm/pvm.c vmm/vm.c vmm/pause.c vmm/timings.c vmm/metrics.c \
 	vmm/snapfile.c vmm/vstate.c vmm/snapshot.c vmm/snapexport.c \
 	boot/elf.c boot/bzimage.c boot/decompress.c boot/zeropage.c boot/mptable.c boot/longmode.c boot/cmdline.c \
@@ -38,7 +38,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/lib/log.o $(BUILD)/obj
 UNIT_TESTS := test_elf test_bzimage test_zeropage test_mptable test_longmode \
 	      test_serial test_i8042 test_x86_emu test_console test_bus test_decompress \
 	      test_virtqueue test_vsock_conn test_vsock_device test_cli_devices test_cmdline \
-	      test_virtio_mmio test_virtio_blk test_virtio_net
+	      test_virtio_mmio test_virtio_blk test_virtio_net test_x86_walk
 # hopxd's and hopx-agent's: they link those programs' objects (all but main.o).
 HOPXD_UNIT_TESTS := test_hopxd_registry test_hopxd_auth test_hopxd_sandbox
 AGENT_UNIT_TESTS := test_agent_files test_agent_env

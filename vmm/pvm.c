@@ -15,6 +15,7 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "vm.h"
+#include "x86_walk.h"
 
 /* Features whose instructions PVM's emulator cannot run in guest kernel code:
  * POPCNT, CLAC/STAC (smap), CMPXCHG16B (cx16), and the SIMD extensions the
@@ -50,6 +51,9 @@ int pvm_cmdline(char *cmdline, size_t size)
 
 struct xlate_ctx {
 	struct vcpu *v;
+	/* The guest's paging registers and privilege, for walking its tables. */
+	struct x86_paging pg;
+	bool user;
 	/* The extended state, read on the first use in one fix-up. */
 	struct emu_xstate xs;
 	bool xs_loaded;
@@ -115,44 +119,69 @@ static int store_xstate(struct xlate_ctx *c)
 	return 0;
 }
 
-/* Guest-virtual to host pointer through KVM_TRANSLATE, page by page; a range
- * crossing a page boundary must land on physically contiguous pages. */
-static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write)
+static void xlate_init(struct xlate_ctx *c, struct vcpu *v, const struct kvm_sregs *sregs)
+{
+	memset(c, 0, sizeof(*c));
+	c->v = v;
+	c->pg = (struct x86_paging){ sregs->cr0, sregs->cr3, sregs->cr4, sregs->efer };
+	c->user = sregs->cs.dpl == 3;
+}
+
+/* Guest-virtual to host pointer by walking the guest's page tables (with
+ * their permissions and A/D bits: KVM_TRANSLATE reports every page
+ * writable), page by page; a range crossing a page boundary must land on
+ * physically contiguous pages. */
+static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write, struct emu_fault *f)
 {
 	struct xlate_ctx *c = opaque;
-	uint64_t gpa0 = 0;
+	uint64_t first = ALIGN_DOWN(gva, 4096ULL), last, gpa0 = 0;
+	void *p;
 
-	for (uint64_t page = ALIGN_DOWN(gva, 4096ULL); page < gva + len; page += 4096) {
-		struct kvm_translation t = { .linear_address = page };
-
-		if (ioctl(c->v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid || (write && !t.writeable))
-			return NULL;
-		if (page == ALIGN_DOWN(gva, 4096ULL))
-			gpa0 = t.physical_address + (gva - page);
-		else if (t.physical_address != ALIGN_DOWN(gpa0, 4096ULL) + (page - ALIGN_DOWN(gva, 4096ULL)))
-			return NULL;
+	f->vector = -1;
+	if (len == 0 || gva + (len - 1) < gva) { /* wraps past 2^64: not canonical */
+		f->vector = X86_VEC_GP;
+		return NULL;
 	}
-	return guest_mem_ptr(&c->v->vm->mem, gpa0, len);
+	last = ALIGN_DOWN(gva + (len - 1), 4096ULL);
+	for (uint64_t page = first;; page += 4096) {
+		uint64_t at = page == first ? gva : page, gpa = 0;
+		uint32_t err = 0;
+
+		switch (x86_walk(&c->v->vm->mem, &c->pg, at, write, c->user, &gpa, &err)) {
+		case WALK_OK:
+			break;
+		case WALK_PF:
+			f->vector = X86_VEC_PF;
+			f->error_code = err;
+			f->addr = at;
+			return NULL;
+		case WALK_GP:
+			f->vector = X86_VEC_GP;
+			return NULL;
+		default:
+			return NULL;
+		}
+		if (page == first)
+			gpa0 = gpa;
+		else if (gpa != ALIGN_DOWN(gpa0, 4096ULL) + (page - first))
+			return NULL;
+		if (page == last)
+			break;
+	}
+	p = guest_mem_ptr(&c->v->vm->mem, gpa0, len);
+	return p;
 }
 
-static bool gva_present(void *opaque, uint64_t gva)
+/* Fetch up to 15 instruction bytes at RIP, page by page; returns how many
+ * could be read. */
+static size_t fetch_code(struct xlate_ctx *c, uint64_t rip, uint8_t *buf)
 {
-	struct xlate_ctx *c = opaque;
-	struct kvm_translation t = { .linear_address = ALIGN_DOWN(gva, 4096ULL) };
-
-	return ioctl(c->v->fd, KVM_TRANSLATE, &t) == 0 && t.valid;
-}
-
-/* Fetch up to 15 instruction bytes at RIP, page by page (one KVM_TRANSLATE
- * each); returns how many could be read. */
-static size_t fetch_code(struct vcpu *v, uint64_t rip, uint8_t *buf)
-{
-	struct xlate_ctx c = { .v = v };
 	size_t n = 0;
 
 	while (n < 15) {
+		struct emu_fault f;
 		uint32_t chunk = (uint32_t)MIN(15 - n, 4096 - ((rip + n) & 4095));
-		const uint8_t *p = map_gva(&c, rip + n, chunk, false);
+		const uint8_t *p = map_gva(c, rip + n, chunk, false, &f);
 
 		if (!p)
 			break;
@@ -176,15 +205,18 @@ static void format_bytes(char *out, size_t size, const uint8_t *b, size_t n)
 void pvm_describe_failure(struct vcpu *v, char *why, size_t why_len)
 {
 	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct xlate_ctx c;
 	uint8_t code[15];
 	char bytes[64];
 	size_t n = 0;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
 		snprintf(why, why_len, "an instruction (registers unreadable: %s)", strerror(errno));
 		return;
 	}
-	n = fetch_code(v, regs.rip, code);
+	xlate_init(&c, v, &sregs);
+	n = fetch_code(&c, regs.rip, code);
 	format_bytes(bytes, sizeof(bytes), code, n);
 	snprintf(why, why_len, "instruction bytes [%s] at RIP 0x%llx", bytes, (unsigned long long)regs.rip);
 }
@@ -232,8 +264,8 @@ static int inject(struct vcpu *v, const struct emu_state *st, struct kvm_sregs *
 
 int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 {
-	struct xlate_ctx c = { .v = v };
-	const struct emu_mem mem = { .ctx = &c, .map = map_gva, .present = gva_present, .xstate = load_xstate };
+	struct xlate_ctx c;
+	const struct emu_mem mem = { .ctx = &c, .map = map_gva, .xstate = load_xstate };
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
@@ -250,7 +282,8 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 		snprintf(why, why_len, "reading vCPU state for an instruction fix-up: %s", strerror(-ret));
 		return ret;
 	}
-	n = fetch_code(v, regs.rip, code);
+	xlate_init(&c, v, &sregs);
+	n = fetch_code(&c, regs.rip, code);
 	memset(&st, 0, sizeof(st));
 	regs_to_state(&regs, &st);
 	st.fs_base = sregs.fs.base;
@@ -261,6 +294,10 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 	st.cpl = sregs.cs.dpl;
 	st.gdt_base = sregs.gdt.base;
 	st.gdt_limit = sregs.gdt.limit;
+	if (!sregs.ldt.unusable && sregs.ldt.present) {
+		st.ldt_base = sregs.ldt.base;
+		st.ldt_limit = (uint16_t)MIN(sregs.ldt.limit, 0xffffu);
+	}
 	st.xlayout = &v->vm->xlayout;
 
 	ret = x86_emulate(&st, code, n, &mem, &which);
@@ -279,7 +316,7 @@ int pvm_fixup(struct vcpu *v, char *why, size_t why_len)
 		snprintf(why, why_len, "KVM could not emulate instruction bytes [%s] at RIP 0x%llx, and hopx-vmm %s",
 			 bytes, (unsigned long long)regs.rip,
 			 ret == -ENOENT ? "has no fix-up for it" :
-			 ret == -EFAULT ? "could not reach its memory operand" :
+			 ret == -EFAULT ? "could not reach its memory operand (not RAM, or pages not contiguous)" :
 			 ret == -EINVAL ? "could not decode it (or serve its XSAVE layout)" :
 			 "could not read the vCPU's extended state");
 		return ret;

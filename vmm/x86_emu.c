@@ -249,6 +249,11 @@ int x86_emulate(struct emu_state *st, const uint8_t *code, size_t code_len, cons
 	}
 	in.len = pos;
 	*which = def->id;
+	/* LOCK is allowed on CMPXCHG8B/16B with a memory operand only. */
+	if (in.lock && def->id != EMU_CMPXCHG8B) {
+		emu_raise(st, X86_VEC_UD, false, 0);
+		return 0;
+	}
 	ret = def->exec(st, &in, mem);
 	/* Traps (#BP) are delivered after the instruction, faults at it. */
 	if (ret == 0 && (st->inject_vector < 0 || st->inject_vector == X86_VEC_BP))
@@ -263,6 +268,25 @@ void emu_raise(struct emu_state *st, int vector, bool has_error_code, uint32_t e
 	st->inject_vector = vector;
 	st->inject_has_error_code = has_error_code;
 	st->inject_error_code = error_code;
+}
+
+void *emu_map(struct emu_state *st, const struct emu_mem *mem, uint64_t gva, uint32_t len, bool write, int *ret)
+{
+	struct emu_fault f = { .vector = -1 };
+	void *p = mem->map(mem->ctx, gva, len, write, &f);
+
+	*ret = 0;
+	if (p)
+		return p;
+	if (f.vector == X86_VEC_PF) {
+		st->cr2 = f.addr;
+		emu_raise(st, X86_VEC_PF, true, f.error_code);
+	} else if (f.vector == X86_VEC_GP) {
+		emu_raise(st, X86_VEC_GP, true, 0);
+	} else {
+		*ret = -EFAULT;
+	}
+	return NULL;
 }
 
 static void raise_gp(struct emu_state *st)
@@ -304,21 +328,23 @@ static int exec_stac(struct emu_state *st, const struct insn *in, const struct e
 	return 0;
 }
 
-static int read_operand(const struct insn *in, const struct emu_state *st, const struct emu_mem *mem,
-			uint32_t size, uint64_t *val)
+/* 1 with *VAL read; 0 with a fault queued; -EFAULT. */
+static int read_operand(const struct insn *in, struct emu_state *st, const struct emu_mem *mem, uint32_t size,
+			uint64_t *val)
 {
 	const void *p;
+	int ret;
 
 	if (in->is_reg) {
 		*val = st->gpr[in->rm];
-		return 0;
+		return 1;
 	}
-	p = mem->map(mem->ctx, in->ea, size, false);
+	p = emu_map(st, mem, in->ea, size, false, &ret);
 	if (!p)
-		return -EFAULT;
+		return ret;
 	*val = 0;
 	memcpy(val, p, size);
-	return 0;
+	return 1;
 }
 
 static int exec_popcnt(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
@@ -328,7 +354,7 @@ static int exec_popcnt(struct emu_state *st, const struct insn *in, const struct
 	int ret;
 
 	ret = read_operand(in, st, mem, size, &src);
-	if (ret)
+	if (ret <= 0)
 		return ret;
 	if (size < 8)
 		src &= (1ULL << (size * 8)) - 1;
@@ -349,14 +375,15 @@ static int exec_cmpxchg8b16b(struct emu_state *st, const struct insn *in, const 
 	uint32_t size = wide ? 16 : 8;
 	void *p;
 	bool equal;
+	int ret;
 
 	if (wide && (in->ea & 15)) { /* CMPXCHG16B needs a 16-byte aligned operand */
 		raise_gp(st);
 		return 0;
 	}
-	p = mem->map(mem->ctx, in->ea, size, true);
+	p = emu_map(st, mem, in->ea, size, true, &ret);
 	if (!p)
-		return -EFAULT;
+		return ret;
 	/* Run the real (locked) instruction on the guest's memory: other vCPUs may
 	 * be touching it concurrently. */
 	if (wide) {
@@ -391,11 +418,12 @@ static int exec_cmpxchg8b16b(struct emu_state *st, const struct insn *in, const 
 
 static int exec_ldmxcsr(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
 {
-	const void *p = mem->map(mem->ctx, in->ea, 4, false);
+	int ret;
+	const void *p = emu_map(st, mem, in->ea, 4, false, &ret);
 	uint32_t v;
 
 	if (!p)
-		return -EFAULT;
+		return ret;
 	memcpy(&v, p, 4);
 	if (v & MXCSR_RESERVED) {
 		raise_gp(st);
@@ -408,10 +436,11 @@ static int exec_ldmxcsr(struct emu_state *st, const struct insn *in, const struc
 
 static int exec_stmxcsr(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
 {
-	void *p = mem->map(mem->ctx, in->ea, 4, true);
+	int ret;
+	void *p = emu_map(st, mem, in->ea, 4, true, &ret);
 
 	if (!p)
-		return -EFAULT;
+		return ret;
 	memcpy(p, &st->mxcsr, 4);
 	return 0;
 }
@@ -419,29 +448,30 @@ static int exec_stmxcsr(struct emu_state *st, const struct insn *in, const struc
 /* VERW: ZF = 1 if the selector names a writable data segment accessible at
  * the current privilege, else 0. Nothing else is architecturally visible
  * (the buffer flush it stands for in the MDS mitigation has no meaning
- * here). LDT selectors are refused: no guest of ours has an LDT. */
+ * here). */
 static int exec_verw(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
 {
-	uint64_t sel, desc;
+	uint64_t sel = 0, desc, base;
 	unsigned int rpl, dpl;
+	uint16_t limit;
 	uint8_t access;
 	const void *p;
 	int ret;
 
 	ret = read_operand(in, st, mem, 2, &sel);
-	if (ret)
+	if (ret <= 0)
 		return ret;
 	sel &= 0xffff;
 	st->rflags &= ~EFLAGS_ZF;
 	if ((sel & ~3ULL) == 0) /* the null selector */
 		return 0;
-	if (sel & 4)
-		return -ENOENT;
-	if ((sel & ~7ULL) + 7 > st->gdt_limit)
+	base = (sel & 4) ? st->ldt_base : st->gdt_base;
+	limit = (sel & 4) ? st->ldt_limit : st->gdt_limit;
+	if ((sel & ~7ULL) + 7 > limit)
 		return 0;
-	p = mem->map(mem->ctx, st->gdt_base + (sel & ~7ULL), 8, false);
+	p = emu_map(st, mem, base + (sel & ~7ULL), 8, false, &ret);
 	if (!p)
-		return -EFAULT;
+		return ret;
 	memcpy(&desc, p, 8);
 	access = (uint8_t)(desc >> 40);
 	dpl = (access >> 5) & 3;

@@ -64,6 +64,7 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 #define XFEATURE_SSE (1ULL << 1)
 #define XFEATURE_YMM (1ULL << 2)
 #define XFEATURE_AVX512 (7ULL << 5) /* opmask, ZMM_Hi256, Hi16_ZMM: all or none */
+#define XFEATURE_MPX (3ULL << 3)    /* BNDREGS, BNDCSR: both or none */
 #define XFEATURE_AMX (3ULL << 17)   /* XTILECFG, XTILEDATA: both or none */
 #define XSAVE_HDR_OFFSET 512
 #define XSAVE_HDR_SIZE 64
@@ -94,8 +95,8 @@ struct emu_state {
 	/* For VERW and the XSAVE family: control registers, privilege, the GDT. */
 	uint64_t cr0, cr4;
 	unsigned int cpl;
-	uint64_t gdt_base;
-	uint16_t gdt_limit;
+	uint64_t gdt_base, ldt_base;
+	uint16_t gdt_limit, ldt_limit; /* ldt_limit 0: no LDT */
 	const struct emu_xlayout *xlayout; /* NULL: the XSAVE family is refused */
 	int inject_vector; /* exception to deliver after emulation, or -1 */
 	uint32_t inject_error_code;
@@ -103,15 +104,21 @@ struct emu_state {
 	uint64_t cr2; /* with X86_VEC_PF: the faulting address */
 };
 
+/* Why a guest-virtual range could not be mapped: the exception the guest
+ * should see, or none (vector -1: the VMM cannot go on, e.g. the page is
+ * MMIO). */
+struct emu_fault {
+	int vector;          /* X86_VEC_PF, X86_VEC_GP or -1 */
+	uint32_t error_code; /* #PF: P, W, U */
+	uint64_t addr;       /* #PF: the address for CR2 */
+};
+
 struct emu_mem {
 	void *ctx;
-	/* Host pointer to guest-virtual [gva, gva+len), writable if WRITE; NULL
-	 * if not mapped that way. Ranges longer than 16 bytes never cross a
-	 * page boundary. */
-	void *(*map)(void *ctx, uint64_t gva, uint32_t len, bool write);
-	/* Whether the page holding GVA is mapped at all (the present bit of a
-	 * page fault's error code). NULL: reported as not present. */
-	bool (*present)(void *ctx, uint64_t gva);
+	/* Host pointer to guest-virtual [gva, gva+len), for writing if WRITE;
+	 * NULL with *FAULT filled if the guest may not access it so. Ranges
+	 * longer than 16 bytes never cross a page boundary. */
+	void *(*map)(void *ctx, uint64_t gva, uint32_t len, bool write, struct emu_fault *fault);
 	/* The vCPU's extended state, read once per instruction; NULL on failure.
 	 * The caller writes back what the emulator marks changed. */
 	struct emu_xstate *(*xstate)(void *ctx);

@@ -32,6 +32,11 @@ struct insn {
 /* Queue an exception: faults (#UD, #NM, #GP, #PF) leave RIP at the instruction. */
 void emu_raise(struct emu_state *st, int vector, bool has_error_code, uint32_t error_code);
 
+/* Map an operand; if the guest may not access it, queue the fault it should
+ * see and return NULL with *RET 0, or NULL with *RET -EFAULT when nothing can
+ * be injected (the VMM gives up). */
+void *emu_map(struct emu_state *st, const struct emu_mem *mem, uint64_t gva, uint32_t len, bool write, int *ret);
+
 /* x86_xsave.c */
 int emu_exec_xsave(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);
 int emu_exec_xrstor(struct emu_state *st, const struct insn *in, const struct emu_mem *mem);

@@ -55,34 +55,23 @@ static void wr64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-static void raise_pf(struct emu_state *st, const struct emu_mem *mem, uint64_t gva, bool write)
-{
-	uint32_t err = write ? X86_PF_WRITE : 0;
-
-	if (mem->present && mem->present(mem->ctx, gva))
-		err |= X86_PF_PRESENT;
-	st->cr2 = gva;
-	emu_raise(st, X86_VEC_PF, true, err);
-}
-
-/* Copy between guest-virtual [gva, gva+len) and BUF, a page at a time. A
- * page that is not mapped (writable, for WRITE) raises #PF at its first
- * byte of the range and returns 1; 0 when all was copied. With BUF NULL,
- * only checks that every page is there. */
+/* Copy between guest-virtual [gva, gva+len) and BUF, a page at a time.
+ * Returns 1 when all was copied, 0 with the guest's fault queued (#PF at the
+ * first byte it may not access, or #GP), or -EFAULT (the VMM gives up: not
+ * RAM). With BUF NULL, only checks every page. */
 static int guest_copy(struct emu_state *st, const struct emu_mem *mem, uint64_t gva, uint8_t *buf,
 		      uint32_t len, bool write)
 {
 	while (len) {
 		uint32_t chunk = 4096 - (uint32_t)(gva & 4095);
 		uint8_t *p;
+		int ret;
 
 		if (chunk > len)
 			chunk = len;
-		p = mem->map(mem->ctx, gva, chunk, write);
-		if (!p) {
-			raise_pf(st, mem, gva, write);
-			return 1;
-		}
+		p = emu_map(st, mem, gva, chunk, write, &ret);
+		if (!p)
+			return ret;
 		if (buf) {
 			if (write)
 				memcpy(p, buf, chunk);
@@ -93,7 +82,7 @@ static int guest_copy(struct emu_state *st, const struct emu_mem *mem, uint64_t 
 		gva += chunk;
 		len -= chunk;
 	}
-	return 0;
+	return 1;
 }
 
 /* Bytes of the area the components in RFBM span, or 0 if one lies outside
@@ -160,41 +149,55 @@ static struct emu_xstate *xsave_prologue(struct emu_state *st, const struct insn
 int emu_exec_xsave(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
 {
 	struct emu_xstate *xs;
-	uint8_t hdr[8];
-	uint64_t rfbm, xinuse, bv;
+	uint8_t hdr[8] = { 0 };
+	uint64_t rfbm, xinuse;
 	uint32_t extent;
 	int ret;
 
 	xs = xsave_prologue(st, in, mem, &rfbm, &extent, &ret);
 	if (!xs)
 		return ret;
-	/* Every page writable before the first byte is written. */
-	if (guest_copy(st, mem, in->ea, NULL, extent, true))
-		return 0;
-
-	if (rfbm & XFEATURE_X87) {
-		guest_copy(st, mem, in->ea, xs->area, LEGACY_X87_END, true);
-		guest_copy(st, mem, in->ea + LEGACY_ST, xs->area + LEGACY_ST, LEGACY_ST_END - LEGACY_ST, true);
-	}
-	if (rfbm & (XFEATURE_SSE | XFEATURE_YMM))
-		guest_copy(st, mem, in->ea + LEGACY_MXCSR, xs->area + LEGACY_MXCSR, 8, true);
-	if (rfbm & XFEATURE_SSE)
-		guest_copy(st, mem, in->ea + LEGACY_XMM, xs->area + LEGACY_XMM, LEGACY_XMM_END - LEGACY_XMM, true);
+	/* Every page writable, and the old XSTATE_BV read, before the first
+	 * byte is written. Another vCPU may still unmap a page meanwhile: each
+	 * copy below stops at the first fault (a partly written area is what
+	 * the CPU leaves too). */
+	ret = guest_copy(st, mem, in->ea, NULL, extent, true);
+	if (ret <= 0)
+		return ret;
+	ret = guest_copy(st, mem, in->ea + XSAVE_HDR_OFFSET, hdr, 8, false);
+	if (ret <= 0)
+		return ret;
 	/* XINUSE as KVM keeps it: a component outside it is in its initial
 	 * state, and XSAVE need not write it (its XSTATE_BV bit says so). */
 	xinuse = rd64(xs->area + XSAVE_HDR_OFFSET);
+	wr64(hdr, (rd64(hdr) & ~rfbm) | (xinuse & rfbm));
+
+	struct {
+		bool on;
+		uint32_t off, len;
+	} part[EMU_XFEATURES + 4] = {
+		{ rfbm & XFEATURE_X87, 0, LEGACY_X87_END },
+		{ rfbm & XFEATURE_X87, LEGACY_ST, LEGACY_ST_END - LEGACY_ST },
+		{ rfbm & (XFEATURE_SSE | XFEATURE_YMM), LEGACY_MXCSR, 8 },
+		{ rfbm & XFEATURE_SSE, LEGACY_XMM, LEGACY_XMM_END - LEGACY_XMM },
+	};
+	unsigned int nparts = 4;
+
 	for (unsigned int i = 2; i < EMU_XFEATURES; i++) {
 		uint64_t bit = 1ULL << i;
 
 		if ((rfbm & bit) && (xinuse & bit))
-			guest_copy(st, mem, in->ea + st->xlayout->offset[i], xs->area + st->xlayout->offset[i],
-				   st->xlayout->size[i], true);
+			part[nparts++] = (typeof(part[0])){ true, st->xlayout->offset[i], st->xlayout->size[i] };
 	}
-	guest_copy(st, mem, in->ea + XSAVE_HDR_OFFSET, hdr, 8, false);
-	bv = (rd64(hdr) & ~rfbm) | (xinuse & rfbm);
-	wr64(hdr, bv);
-	guest_copy(st, mem, in->ea + XSAVE_HDR_OFFSET, hdr, 8, true);
-	return 0;
+	for (unsigned int i = 0; i < nparts; i++) {
+		if (!part[i].on)
+			continue;
+		ret = guest_copy(st, mem, in->ea + part[i].off, xs->area + part[i].off, part[i].len, true);
+		if (ret <= 0)
+			return ret;
+	}
+	ret = guest_copy(st, mem, in->ea + XSAVE_HDR_OFFSET, hdr, 8, true);
+	return ret < 0 ? ret : 0;
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -230,8 +233,10 @@ int emu_exec_xrstor(struct emu_state *st, const struct insn *in, const struct em
 	if (!img)
 		return -ENOMEM;
 	/* All of it read (and checked) before anything changes. */
-	if (guest_copy(st, mem, in->ea, img, extent, false))
+	ret = guest_copy(st, mem, in->ea, img, extent, false);
+	if (ret <= 0)
 		goto out;
+	ret = 0;
 	bv = rd64(img + XSAVE_HDR_OFFSET);
 	/* XCOMP_BV (bit 63: the compacted form, which needs XSAVEC) and the
 	 * reserved bytes after it must be zero; XSTATE_BV within XCR0. */
@@ -268,12 +273,17 @@ int emu_exec_xrstor(struct emu_state *st, const struct insn *in, const struct em
 		if (rfbm & bit)
 			load_or_init(area, img, st->xlayout->offset[i], st->xlayout->size[i], bv & bit);
 	}
-	kbv = rd64(area + XSAVE_HDR_OFFSET);
-	wr64(area + XSAVE_HDR_OFFSET, (kbv & ~rfbm) | (bv & rfbm));
+	kbv = (rd64(area + XSAVE_HDR_OFFSET) & ~rfbm) | (bv & rfbm);
+	/* KVM_SET_XSAVE takes MXCSR only with SSE or AVX marked in use; the
+	 * CPU loads it whenever RFBM has either. SSE in use with its initial
+	 * (zero) registers is the same state. */
+	if (rfbm & (XFEATURE_SSE | XFEATURE_YMM))
+		kbv |= XFEATURE_SSE;
+	wr64(area + XSAVE_HDR_OFFSET, kbv);
 	xs->area_changed = true;
 out:
 	free(img);
-	return 0;
+	return ret;
 }
 
 int emu_exec_xgetbv(struct emu_state *st, const struct insn *in, const struct emu_mem *mem)
@@ -308,6 +318,8 @@ static bool xcr0_valid(uint64_t v, uint64_t supported)
 	if ((v & XFEATURE_YMM) && !(v & XFEATURE_SSE))
 		return false;
 	if ((v & XFEATURE_AVX512) && ((v & XFEATURE_AVX512) != XFEATURE_AVX512 || !(v & XFEATURE_YMM)))
+		return false;
+	if ((v & XFEATURE_MPX) && (v & XFEATURE_MPX) != XFEATURE_MPX)
 		return false;
 	if ((v & XFEATURE_AMX) && (v & XFEATURE_AMX) != XFEATURE_AMX)
 		return false;

@@ -18,19 +18,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t mem[MEM_SIZE] __attribute__((aligned(16)));
 
-static void *map(void *ctx, uint64_t gva, uint32_t len, bool write)
+static void *map(void *ctx, uint64_t gva, uint32_t len, bool write, struct emu_fault *f)
 {
 	(void)ctx;
-	(void)write;
-	if (gva < MEM_BASE || gva - MEM_BASE > MEM_SIZE || len > MEM_SIZE - (gva - MEM_BASE))
+	if (gva < MEM_BASE || gva - MEM_BASE > MEM_SIZE || len > MEM_SIZE - (gva - MEM_BASE)) {
+		/* Some faults the guest is told about, some the VMM gives up on. */
+		*f = (struct emu_fault){ (gva & 1) ? X86_VEC_PF : -1, write ? X86_PF_WRITE : 0, gva };
 		return NULL;
+	}
 	return mem + (gva - MEM_BASE);
-}
-
-static bool present(void *ctx, uint64_t gva)
-{
-	(void)ctx;
-	return gva >= MEM_BASE && gva < MEM_BASE + MEM_SIZE;
 }
 
 static uint8_t area[4096];
@@ -49,7 +45,7 @@ static struct emu_xstate *xstate(void *ctx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct emu_mem m = { .map = map, .present = present, .xstate = xstate };
+	const struct emu_mem m = { .map = map, .xstate = xstate };
 	struct emu_state st;
 	enum emu_insn which;
 	size_t regs = sizeof(st.gpr);
@@ -76,6 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.cpl = (ctl >> 18) & 3;
 	st.gdt_base = MEM_BASE;
 	st.gdt_limit = (uint16_t)(ctl >> 32);
+	st.ldt_base = MEM_BASE + 0x100;
+	st.ldt_limit = (uint16_t)(ctl >> 48);
 	/* Keep some registers pointing into the buffer so memory forms get exercised. */
 	for (int i = 0; i < 16; i += 2)
 		st.gpr[i] = MEM_BASE + (st.gpr[i] % MEM_SIZE);

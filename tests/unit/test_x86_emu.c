@@ -17,20 +17,25 @@
 
 static uint8_t mem[MEM_SIZE] __attribute__((aligned(16)));
 
-static void *fake_map(void *ctx, uint64_t gva, uint32_t len, bool write)
+/* Guest memory as the page walk would give it: [MEM_BASE, MEM_BASE+MEM_SIZE)
+ * mapped, its upper half read-only; a fault is reported at the first byte
+ * of the range the guest may not access. */
+static void *fake_map(void *ctx, uint64_t gva, uint32_t len, bool write, struct emu_fault *f)
 {
 	(void)ctx;
-	if (gva < MEM_BASE || gva - MEM_BASE + len > MEM_SIZE)
+	if (gva < MEM_BASE || gva >= MEM_BASE + MEM_SIZE) {
+		*f = (struct emu_fault){ X86_VEC_PF, write ? X86_PF_WRITE : 0, gva };
 		return NULL;
-	if (write && gva + len > RO_START)
+	}
+	if (gva - MEM_BASE + len > MEM_SIZE) {
+		*f = (struct emu_fault){ X86_VEC_PF, write ? X86_PF_WRITE : 0, MEM_BASE + MEM_SIZE };
 		return NULL;
+	}
+	if (write && gva + len > RO_START) {
+		*f = (struct emu_fault){ X86_VEC_PF, X86_PF_WRITE | X86_PF_PRESENT, gva > RO_START ? gva : RO_START };
+		return NULL;
+	}
 	return mem + (gva - MEM_BASE);
-}
-
-static bool fake_present(void *ctx, uint64_t gva)
-{
-	(void)ctx;
-	return gva >= MEM_BASE && gva < MEM_BASE + MEM_SIZE;
 }
 
 /* The vCPU's extended state: x87, SSE, AVX (576, 256 bytes) and AVX-512
@@ -52,7 +57,7 @@ static struct emu_xstate *fake_xstate(void *ctx)
 	return &xs;
 }
 
-static const struct emu_mem fmem = { .ctx = NULL, .map = fake_map, .present = fake_present, .xstate = fake_xstate };
+static const struct emu_mem fmem = { .ctx = NULL, .map = fake_map, .xstate = fake_xstate };
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
@@ -360,18 +365,42 @@ static void test_ldmxcsr_reserved_bits_gp(void **state)
 	assert_int_equal(st.rip, 0x400000);
 }
 
+static void assert_pf(uint64_t cr2, uint32_t error_code)
+{
+	assert_int_equal(st.inject_vector, X86_VEC_PF);
+	assert_true(st.inject_has_error_code);
+	assert_int_equal(st.inject_error_code, error_code);
+	assert_int_equal(st.cr2, cr2);
+	assert_int_equal(st.rip, 0x400000); /* a fault: RIP stays at the instruction */
+}
+
+/* An operand the guest may not access gets the page fault it would on the
+ * CPU, never a VMM error. */
 static void test_memory_faults(void **state)
 {
 	(void)state;
 	st.gpr[RBX] = 0x5; /* unmapped */
-	assert_int_equal(EMU(NULL, 0xf3, 0x48, 0x0f, 0xb8, 0x03), -EFAULT);
-	assert_int_equal(st.rip, 0x400000);
+	assert_int_equal(EMU(NULL, 0xf3, 0x48, 0x0f, 0xb8, 0x03), 0);
+	assert_pf(0x5, 0);
 	st.gpr[RDI] = RO_START; /* read-only: no cmpxchg, no stmxcsr */
-	assert_int_equal(EMU(NULL, 0xf0, 0x48, 0x0f, 0xc7, 0x0f), -EFAULT);
+	assert_int_equal(EMU(NULL, 0xf0, 0x48, 0x0f, 0xc7, 0x0f), 0);
+	assert_pf(RO_START, X86_PF_WRITE | X86_PF_PRESENT);
 	st.gpr[RAX] = RO_START;
-	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x18), -EFAULT);
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x18), 0);
+	assert_pf(RO_START, X86_PF_WRITE | X86_PF_PRESENT);
 	/* ...but reading it is fine */
 	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x10), 0);
+	assert_int_equal(st.inject_vector, -1);
+	st.rip = 0x400000;
+	/* LDMXCSR across the end of memory: the fault is at the first byte beyond. */
+	st.gpr[RAX] = MEM_BASE + MEM_SIZE - 2;
+	assert_int_equal(EMU(NULL, 0x0f, 0xae, 0x10), 0);
+	assert_pf(MEM_BASE + MEM_SIZE, 0);
+	/* A LOCK prefix on anything but CMPXCHG8B/16B is #UD. */
+	st.gpr[RAX] = MEM_BASE;
+	assert_int_equal(EMU(NULL, 0xf0, 0x0f, 0xae, 0x10), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_UD);
+	assert_int_equal(st.rip, 0x400000);
 }
 
 static void test_refused(void **state)
@@ -639,6 +668,7 @@ static void test_xgetbv_xsetbv(void **state)
 		0x27,             /* part of AVX-512 */
 		0xe3,             /* AVX-512 without AVX */
 		0x203,            /* PKRU: not supported here */
+		0x0b,             /* half of MPX */
 	};
 
 	(void)state;
@@ -725,9 +755,22 @@ static void test_verw(void **state)
 		assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), 0); /* verw cx */
 		assert_int_equal(!!(st.rflags & EFLAGS_ZF), cases[i].zf);
 	}
-	/* An LDT selector: we have no LDT to read, so not ours. */
+	/* LDT selectors: none without an LDT; with one, its descriptor decides. */
+	st.cpl = 0;
 	st.gpr[RCX] = 0x0c;
-	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), -ENOENT);
+	st.rflags |= EFLAGS_ZF;
+	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), 0);
+	assert_false(st.rflags & EFLAGS_ZF);
+	st.ldt_base = GDT + 0x100;
+	st.ldt_limit = 15;
+	put64(GDT + 0x108, 0x00cf93000000ffffULL);
+	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), 0);
+	assert_true(st.rflags & EFLAGS_ZF);
+	/* A GDT that is not mapped: #PF, as the CPU's descriptor read would. */
+	st.gdt_base = MEM_BASE + MEM_SIZE;
+	st.gpr[RCX] = 0x10;
+	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xe9), 0);
+	assert_int_equal(st.inject_vector, X86_VEC_PF);
 	/* 0f 00 /0 (sldt) is not ours. */
 	assert_int_equal(EMU(NULL, 0x0f, 0x00, 0xc1), -ENOENT);
 }

@@ -248,7 +248,10 @@ class HopxdTest(unittest.TestCase):
         self.assertEqual(self.sb.run_code("echo $((6*7))", language="bash").stdout, "42\n")
         self.sb.files.write("/workspace/vm.txt", "in a VM\n")
         self.assertEqual(self.sb.files.read("/workspace/vm.txt"), "in a VM\n")
-        r = self.sb.commands.run("cat /workspace/vm.txt | wc -l; touch /etc/written-here && echo rootfs-writable")
+        # Four processes: on a software-KVM host each fork+exec is seconds of
+        # emulated kernel code, more than the default 30 s under load.
+        r = self.sb.commands.run("cat /workspace/vm.txt | wc -l; touch /etc/written-here && echo rootfs-writable",
+                                 timeout=120)
         self.assertEqual(r.stdout, "1\nrootfs-writable\n", r.stderr)
 
     def test_run_code_languages(self):

@@ -44,7 +44,9 @@ try:
             print("result:", r.result)
         plot = "import matplotlib.pyplot as plt\nplt.plot([1, 4, 2, 8])\nplt.title('plotted in a hopx sandbox')"
         for attempt in range(3):
-            r = sb.run_code(plot, timeout=300)
+            # The first matplotlib import builds its font cache: 387 s of a
+            # software-KVM Intel host here (every guest syscall is emulated).
+            r = sb.run_code(plot, timeout=900)
             if r.png or "worker died" not in r.stderr:
                 break
             # Known in VMs on software-KVM hosts (README, hopx-agent's open bugs):

@@ -85,6 +85,20 @@ static int guest_copy(struct emu_state *st, const struct emu_mem *mem, uint64_t 
 	return 1;
 }
 
+/* What the whole family checks first: an extended state on offer (else
+ * the instruction is not ours: -ENOENT) and CR4.OSXSAVE (else #UD). 1 to go
+ * on, 0 with #UD queued, -ENOENT. */
+static int xfamily_check(struct emu_state *st, const struct emu_mem *mem)
+{
+	if (!st->xlayout || !mem->xstate)
+		return -ENOENT;
+	if (!(st->cr4 & X86_CR4_OSXSAVE)) {
+		emu_raise(st, X86_VEC_UD, false, 0);
+		return 0;
+	}
+	return 1;
+}
+
 /* Bytes of the area the components in RFBM span, or 0 if one lies outside
  * the state KVM gave us (a layout we cannot serve). */
 static uint32_t area_extent(const struct emu_xlayout *xl, const struct emu_xstate *xs, uint64_t rfbm)
@@ -114,15 +128,10 @@ static struct emu_xstate *xsave_prologue(struct emu_state *st, const struct insn
 {
 	struct emu_xstate *xs;
 
+	*ret = xfamily_check(st, mem);
+	if (*ret <= 0)
+		return NULL;
 	*ret = 0;
-	if (!st->xlayout || !mem->xstate) {
-		*ret = -ENOENT;
-		return NULL;
-	}
-	if (!(st->cr4 & X86_CR4_OSXSAVE)) {
-		emu_raise(st, X86_VEC_UD, false, 0);
-		return NULL;
-	}
 	if (st->cr0 & X86_CR0_TS) {
 		emu_raise(st, X86_VEC_NM, false, 0);
 		return NULL;
@@ -290,13 +299,11 @@ int emu_exec_xgetbv(struct emu_state *st, const struct insn *in, const struct em
 {
 	struct emu_xstate *xs;
 
+	int ret = xfamily_check(st, mem);
+
 	(void)in;
-	if (!st->xlayout || !mem->xstate)
-		return -ENOENT;
-	if (!(st->cr4 & X86_CR4_OSXSAVE)) {
-		emu_raise(st, X86_VEC_UD, false, 0);
-		return 0;
-	}
+	if (ret <= 0)
+		return ret;
 	/* ECX 1 (XINUSE) needs XGETBV1, which the guest is not offered. */
 	if ((uint32_t)st->gpr[R_CX] != 0) {
 		emu_raise(st, X86_VEC_GP, true, 0);
@@ -331,13 +338,11 @@ int emu_exec_xsetbv(struct emu_state *st, const struct insn *in, const struct em
 	uint64_t v = (st->gpr[R_DX] << 32) | (uint32_t)st->gpr[R_AX];
 	struct emu_xstate *xs;
 
+	int ret = xfamily_check(st, mem);
+
 	(void)in;
-	if (!st->xlayout || !mem->xstate)
-		return -ENOENT;
-	if (!(st->cr4 & X86_CR4_OSXSAVE)) {
-		emu_raise(st, X86_VEC_UD, false, 0);
-		return 0;
-	}
+	if (ret <= 0)
+		return ret;
 	if (st->cpl != 0 || (uint32_t)st->gpr[R_CX] != 0 || !xcr0_valid(v, st->xlayout->xcr0_supported)) {
 		emu_raise(st, X86_VEC_GP, true, 0);
 		return 0;

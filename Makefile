@@ -52,7 +52,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test deps-graph test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox vm-demo examples agent templates deps-agent clean
+.PHONY: all deps deps-test deps-graph test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox bench-requests vm-demo examples agent templates deps-agent clean
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -276,6 +276,10 @@ bench-snapshot: all $(TEST_INITRD) guest-kernel
 # hopx-agent latency on the host transport (needs root).
 bench-agent: $(BUILD)/hopx-agent
 	bench/agent.py
+
+# Per request kind on the vm runtime: wall time, KVM exits, PVM fix-ups (needs root, KVM).
+bench-requests: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4 guest-kernel
+	bench/requests.py
 
 # Sandbox create -> first result, and sandboxes per second, per runtime (needs root).
 bench-sandbox: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4

@@ -11,11 +11,18 @@
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+void iso_time(long long t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+}
+
 void log_event(enum log_level level, const char *event, const char *id, const char *fmt, ...)
 {
 	char ts[32], text[2048], *valid;
 	time_t now = time(NULL);
-	struct tm tm;
 	va_list ap;
 	json_t *o;
 	char *line;
@@ -23,7 +30,7 @@ void log_event(enum log_level level, const char *event, const char *id, const ch
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm)); /* util.c's iso_time: util logs here */
+	iso_time((long long)now, ts, sizeof(ts));
 	/* JSON strings are UTF-8: a child's log tail or an error text may not be */
 	valid = g_utf8_make_valid(text, -1);
 	o = json_pack("{s:s,s:s,s:s,s:s?,s:s}", "ts", ts, "level", level_names[level], "event", event, "sandbox", id,

@@ -39,14 +39,6 @@ char *token_hash(const char *token)
 	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
 }
 
-void iso_time(long long t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-}
-
 long long now_s(void)
 {
 	return (long long)(g_get_real_time() / G_USEC_PER_SEC);

@@ -7,7 +7,6 @@
 
 char *random_token(const char *prefix, size_t bytes);
 char *token_hash(const char *token);
-void iso_time(long long t, char *buf, size_t size);
 long long now_s(void);
 /* Constant time in the contents of B (the secret). */
 bool secret_equal(const char *a, const char *b);

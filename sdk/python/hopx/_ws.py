@@ -41,6 +41,9 @@ class WebSocket:
             raise errors.HopxError("WebSocket handshake: a wrong Sec-WebSocket-Accept")
         self.closed = False
 
+    def set_timeout(self, seconds):
+        self.sock.settimeout(seconds)
+
     def _read_until(self, marker):
         while marker not in self.buf:
             chunk = self.sock.recv(65536)
@@ -76,11 +79,14 @@ class WebSocket:
         self._send_frame(0x1, json.dumps(obj).encode())
 
     def recv_text(self):
-        """The next text/binary message as str, or None once the socket is closed."""
+        """The next text/binary message as str, or None once the socket is closed; raises
+        errors.TimeoutError when none comes within the timeout (None: wait for ever)."""
         message = b""
         while True:
             try:
                 b0, b1 = self._read(2)
+            except socket.timeout:  # quiet for longer than the timeout: not an end
+                raise errors.TimeoutError("WebSocket: no message in %ss" % self.sock.gettimeout()) from None
             except (EOFError, OSError):
                 self.closed = True
                 return None

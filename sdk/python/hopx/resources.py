@@ -114,6 +114,7 @@ class Terminal:
 
     def connect(self):
         self.ws = self._s._ws("/terminal")
+        self.ws.set_timeout(None)  # a shell may be quiet for as long as it likes
         return self
 
     def send_input(self, data):

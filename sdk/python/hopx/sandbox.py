@@ -183,17 +183,20 @@ class Sandbox:
         return ExecutionResult.from_body(self._agent("POST", "/execute", body, timeout=timeout + 30))
 
     def run_code_background(self, code, language="python", timeout=300, env=None, working_dir="/workspace",
-                            name=None):
+                            name=None, request_timeout=30):
+        """Starts CODE and returns its process (process_id, ...); REQUEST_TIMEOUT is how long
+        the start itself may take (in a loaded guest, starting a process takes seconds)."""
         body = {"code": code, "language": language, "timeout": timeout, "workdir": working_dir}
         if env:
             body["env"] = env
         if name:
             body["name"] = name
-        return self._agent("POST", "/execute/background", body, timeout=30)
+        return self._agent("POST", "/execute/background", body, timeout=request_timeout)
 
     def run_code_stream(self, code, language="python", timeout=60, env=None, working_dir="/workspace"):
         """Yields the stream's messages (stdout, stderr, result, ...) until "complete"."""
         ws = self._ws("/execute/stream")
+        ws.set_timeout(timeout + 30 if timeout else None)  # the code may print nothing for most of its run
         try:
             msg = {"type": "execute", "code": code, "language": language, "timeout": timeout, "workdir": working_dir}
             if env:

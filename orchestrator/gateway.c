@@ -23,11 +23,10 @@
 
 /* --- HTTP ------------------------------------------------------------------ */
 
-/* A forwarded call, to send again once (see forwarded()). */
+/* A forwarded call. */
 struct call {
 	SoupServerMessage *msg;  /* the caller's, paused */
 	char *url, *supervisor, *id;
-	bool retried;
 };
 
 static void call_free(struct call *c)
@@ -49,8 +48,6 @@ static bool skipped(const char *name)
 	return false;
 }
 
-static void send_forward(struct call *c);
-
 static void forwarded(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct call *c = data;
@@ -60,18 +57,6 @@ static void forwarded(GObject *src, GAsyncResult *res, gpointer data)
 	SoupMessageHeadersIter it;
 	const char *name, *value;
 
-	/* The agent answers every error of its own with a JSON body: a bare 400
-	 * is its HTTP layer refusing a request it could not parse, before any
-	 * handler ran, so nothing happened and the call can go once more. In
-	 * VMs this shows up now and then (README: open bugs). */
-	if (body && soup_message_get_status(m) == 400 && g_bytes_get_size(body) == 0 && !c->retried) {
-		log_event(LOG_WARN, "gateway.retry", c->id, "gateway: sandbox %s's agent could not parse a request: sending it again",
-			  c->id);
-		g_bytes_unref(body);
-		c->retried = true;
-		send_forward(c);
-		return;
-	}
 	if (!body) {
 		/* Not a 5xx: the SDK would re-run the call (§4.1), code included. */
 		reply_error(c->msg, 424, "AGENT_UNREACHABLE", "the sandbox's agent did not answer: %s", e->message);

@@ -242,10 +242,12 @@ class HopxdTest(unittest.TestCase):
         self.assertIn(self.RUNTIME if self.RUNTIME == "vm" else "namespaces", info.raw["isolation"])
 
     def test_vm_core(self):
-        """What the vm suite checks on a microVM: code, files, a command."""
+        """What the vm suite checks on a microVM: code in three languages, files, a command."""
         r = self.sb.run_code("import os\nprint(6*7, os.environ.get('FROM_CREATE'), os.uname().nodename)")
         self.assertEqual((r.stdout, r.success), ("42 yes sandbox\n", True), r.stderr)
         self.assertEqual(self.sb.run_code("echo $((6*7))", language="bash").stdout, "42\n")
+        r = self.sb.run_code("console.log(6*7, process.version.startsWith('v'))", language="javascript", timeout=300)
+        self.assertEqual((r.stdout, r.exit_code), ("42 true\n", 0), r.stderr)
         self.sb.files.write("/workspace/vm.txt", "in a VM\n")
         self.assertEqual(self.sb.files.read("/workspace/vm.txt"), "in a VM\n")
         # Four processes: on a software-KVM host each fork+exec is seconds of

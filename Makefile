@@ -52,7 +52,7 @@ TEST_INITRD := $(BUILD)/guest/test-initrd.cpio
 TEST_GUEST := $(BUILD)/guest/test-guest.elf
 DEMO_INITRD := $(BUILD)/guest/demo-initrd.cpio
 
-.PHONY: all deps deps-test deps-graph test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox bench-requests vm-demo examples agent templates deps-agent clean
+.PHONY: all deps deps-test deps-graph test unit-test asan fuzz hopxd check-stock-kernel guest-kernel test-guest demo bench-boot bench-io bench-snapshot bench-agent bench-sandbox bench-requests vm-demo examples agent templates deps-agent clean soak soak-vm
 all: deps $(BUILD)/hopx-vmm $(BUILD)/libhopxvmm.a
 
 # --- dependency probes: fail early, naming the Debian package ----------------
@@ -116,10 +116,21 @@ $(BUILD)/tests/test_cli_devices: tests/unit/test_cli_devices.c $(BUILD)/obj/fron
 $(TEST_INIT): tests/init/test-init.c tests/init/xstate.c tests/init/xstate.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static tests/init/test-init.c tests/init/xstate.c -o $@
-# The extended-state check alone (static), for sandboxes and hosts.
-$(BUILD)/guest/xstate-check: tests/init/xstate-check.c tests/init/xstate.c tests/init/xstate.h
+# The extended-state check alone (static), for sandboxes and hosts; the
+# soak's copies are compiled for AVX2 and AVX-512 throughout (its own code
+# then keeps vector state live everywhere, not just in the check's asm).
+XSTATE_SRC := tests/init/xstate-check.c tests/init/xstate.c tests/init/xstate.h
+$(BUILD)/guest/xstate-check: $(XSTATE_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static tests/init/xstate-check.c tests/init/xstate.c -o $@
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static $(filter %.c,$^) -o $@
+$(BUILD)/guest/xstate-check-%: $(XSTATE_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -m$* -Wall -Wextra -Werror -static $(filter %.c,$^) -o $@
+XSTATE_SOAK := $(BUILD)/guest/xstate-check-avx2 $(BUILD)/guest/xstate-check-avx512f
+# System-call registers and kernel copies into fresh pages, checked (static).
+$(BUILD)/guest/kernel-check: tests/init/kernel-check.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static $< -o $@
 
 $(TEST_INITRD): $(TEST_INIT) tests/init/mkinitrd.sh
 	tests/init/mkinitrd.sh $(TEST_INIT) $@
@@ -284,6 +295,20 @@ bench-requests: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interp
 # Sandbox create -> first result, and sandboxes per second, per runtime (needs root).
 bench-sandbox: $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4
 	bench/sandbox.py
+
+# The guest torture suite: one vm sandbox, SOAK_REQUESTS mixed requests 4 at
+# a time, then SOAK_AFTER after pause/resume and in a clone (tests/soak/).
+SOAK_REQUESTS ?= 500
+SOAK_AFTER ?= 100
+soak-vm: all guest-kernel $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4 $(XSTATE_SOAK) $(BUILD)/guest/kernel-check
+	tests/soak/soak_vm.py --build $(BUILD) --requests $(SOAK_REQUESTS) --after $(SOAK_AFTER)
+
+# The lifecycle soak: SOAK_CYCLES create/run/kill and SOAK_PAUSES pause/resume
+# cycles per runtime, then nothing left behind on the host.
+SOAK_CYCLES ?= 200
+SOAK_PAUSES ?= 50
+soak: all guest-kernel $(BUILD)/hopxd $(BUILD)/hopx-jail $(BUILD)/templates/code-interpreter.ext4
+	tests/soak/soak_lifecycle.py --build $(BUILD) --cycles $(SOAK_CYCLES) --pauses $(SOAK_PAUSES)
 
 # Folder -> folder include edges, and a check of the layering (scripts/deps-graph.sh).
 deps-graph:

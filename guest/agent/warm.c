@@ -153,11 +153,28 @@ static struct worker workers[] = {
 	{ .language = "bash", .argv = bash_argv, .request = bash_request, .req_fd = -1 },
 };
 
-static void worker_stop(struct worker *w)
+/* Whether PID has ended (a zombie not yet reaped counts: kill(pid, 0)
+ * succeeds on one, so it cannot tell). */
+static bool ended(GPid pid)
+{
+	char path[64], *stat = NULL, *close_paren;
+	bool gone = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (g_file_get_contents(path, &stat, NULL, NULL) && (close_paren = strrchr(stat, ')')) && close_paren[1] == ' ')
+		gone = close_paren[2] == 'Z' || close_paren[2] == 'X';
+	g_free(stat);
+	return gone;
+}
+
+/* Stop W's worker. ENDED_ALONE: it has already ended on its own, so its
+ * reaping (worker_reaped) still says how on the console. */
+static void worker_stop_as(struct worker *w, bool ended_alone)
 {
 	if (w->pid > 0) {
-		kill(-w->pid, SIGKILL);
-		w->killed = w->pid;
+		kill(-w->pid, SIGKILL); /* and whatever the code left running in its group */
+		if (!ended_alone)
+			w->killed = w->pid;
 	}
 	if (w->req_fd >= 0)
 		close(w->req_fd);
@@ -166,6 +183,11 @@ static void worker_stop(struct worker *w)
 	w->pid = 0;
 	w->req_fd = -1;
 	w->resp = NULL;
+}
+
+static void worker_stop(struct worker *w)
+{
+	worker_stop_as(w, false);
 }
 
 static void worker_reaped(GPid pid, gint status, gpointer data)
@@ -267,7 +289,7 @@ static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 
 	if (!line && !w->timed_out)
 		fprintf(stderr, "hopx-agent: no answer from the %s worker (pid %d, %s): %s\n", w->language, (int)w->pid,
-			w->pid > 0 && kill(w->pid, 0) == 0 ? "alive" : "gone", e ? e->message : "end of its answers");
+			w->pid > 0 && !ended(w->pid) ? "still running" : "ended", e ? e->message : "end of its answers");
 	else if (line && !ans)
 		fprintf(stderr, "hopx-agent: the %s worker answered %.200s\n", w->language, line);
 	g_clear_error(&e);
@@ -304,7 +326,7 @@ static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 	w->busy = false;
 	w->msg = NULL;
 	if (!line) { /* the worker is gone (timeout, crash): a fresh one for the next run */
-		worker_stop(w);
+		worker_stop_as(w, !w->timed_out && w->pid > 0 && ended(w->pid));
 		worker_start(w);
 	}
 	g_free(line);

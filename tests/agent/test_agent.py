@@ -218,6 +218,21 @@ class AgentTest(unittest.TestCase):
         t.join()
         self.assertEqual((out["a"][1]["stdout"], b["stdout"]), ("a\n", "b\n"))
 
+    def test_warm_worker_crash_is_named(self):
+        # A worker that dies mid-run: the run says so, the console names how
+        # it ended (a zombie is not "alive"), and the next run gets a new one.
+        r = self.ok("POST", "/execute", {"code": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)",
+                                         "language": "python"})
+        self.assertFalse(r["success"])
+        self.assertIn("the python worker died", r["stderr"])
+        self.assertEqual(self.ok("POST", "/execute", {"code": "print('after')", "language": "python"})["stdout"],
+                         "after\n")
+        self.log.flush()
+        with open(self.log.name) as f:
+            log = f.read()
+        self.assertRegex(log, r"no answer from the python worker \(pid \d+, ended\)")
+        self.assertRegex(log, r"the python worker \(pid \d+\) ended: killed by signal 11")
+
     def test_warm_javascript(self):
         # One warm node: each run has its own scope (const twice is fine),
         # globalThis persists, and it is the same process every time.

@@ -41,11 +41,65 @@ static void pair_end(struct pair *p)
 	g_free(p);
 }
 
-static void spliced(GObject *src, GAsyncResult *res, gpointer data)
+/* One relayed connection once the VMM said OK: a splice each way. When one
+ * way ends cleanly (its reader saw end-of-file) the other side hears it as
+ * a half-close and the other way goes on, so a client that shuts down its
+ * sending side after a request still gets the whole answer (GIO's
+ * g_io_stream_splice cancels the other way instead, dropping the answer).
+ * An error either way ends both. Both ways done: both closed. */
+struct bridge {
+	GIOStream *side[2]; /* the client, the VMM's vsock socket */
+	int running;
+};
+
+struct way {
+	struct bridge *br;
+	int to; /* the side written to */
+};
+
+static void bridge_close(struct bridge *br)
 {
-	(void)src;
-	(void)data;
-	g_io_stream_splice_finish(res, NULL);
+	for (int i = 0; i < 2; i++)
+		g_io_stream_close(br->side[i], NULL, NULL);
+}
+
+static void way_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct way *w = data;
+	struct bridge *br = w->br;
+	GError *e = NULL;
+
+	if (g_output_stream_splice_finish(G_OUTPUT_STREAM(src), res, &e) < 0) {
+		g_error_free(e);
+		bridge_close(br); /* the other way's pending read or write fails: it ends too */
+	} else {
+		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(br->side[w->to])), FALSE, TRUE, NULL);
+	}
+	g_free(w);
+	if (--br->running == 0) {
+		bridge_close(br);
+		g_object_unref(br->side[0]);
+		g_object_unref(br->side[1]);
+		g_free(br);
+	}
+}
+
+static void bridge_start(GIOStream *client, GIOStream *vm)
+{
+	struct bridge *br = g_new0(struct bridge, 1);
+
+	br->side[0] = g_object_ref(client);
+	br->side[1] = g_object_ref(vm);
+	br->running = 2;
+	for (int from = 0; from < 2; from++) {
+		struct way *w = g_new0(struct way, 1);
+
+		w->br = br;
+		w->to = !from;
+		g_output_stream_splice_async(g_io_stream_get_output_stream(br->side[w->to]),
+					     g_io_stream_get_input_stream(br->side[from]), G_OUTPUT_STREAM_SPLICE_NONE,
+					     G_PRIORITY_DEFAULT, NULL, way_done, w);
+	}
 }
 
 static gboolean too_slow(gpointer data)
@@ -81,9 +135,7 @@ static void answer_byte(GObject *src, GAsyncResult *res, gpointer data)
 	if (p->timeout)
 		g_source_remove(p->timeout);
 	p->timeout = 0;
-	g_io_stream_splice_async(p->client, G_IO_STREAM(p->up),
-				 G_IO_STREAM_SPLICE_CLOSE_STREAM1 | G_IO_STREAM_SPLICE_CLOSE_STREAM2, G_PRIORITY_DEFAULT,
-				 NULL, spliced, NULL);
+	bridge_start(p->client, G_IO_STREAM(p->up));
 	g_clear_object(&p->client);
 	pair_end(p);
 }

@@ -256,6 +256,27 @@ class HopxdTest(unittest.TestCase):
                                  timeout=120)
         self.assertEqual(r.stdout, "1\nrootfs-writable\n", r.stderr)
 
+    def test_agent_socket_half_close(self):
+        """A client that sends its request and shuts down its sending side
+        (as HTTP/1.0 tools may) still gets the whole answer through the
+        sandbox's agent socket (on the vm runtime, hopxd's vsock relay)."""
+        path = os.path.join(self.d.state, "sandboxes", self.sb.sandbox_id, "run", "agent.sock")
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(120)
+            s.connect(path)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+            self.assertIn(b'"status"', data)
+
     def test_run_code_languages(self):
         r = self.sb.run_code("import os\nprint(6*7, os.environ.get('FROM_CREATE'))")
         self.assertEqual((r.stdout, r.success, r.exit_code), ("42 yes\n", True, 0))
@@ -548,7 +569,7 @@ class HopxdTest(unittest.TestCase):
 
 # The vm suite: the core flow (a create is a snapshot restore; each guest
 # process is slow on software-KVM hosts, so no Go, plots or terminals here).
-VM_SUITE = ["test_health_and_templates", "test_info", "test_vm_core", "test_internet_access",
+VM_SUITE = ["test_health_and_templates", "test_info", "test_vm_core", "test_agent_socket_half_close", "test_internet_access",
             "test_template_snapshot_lock", "test_cold_boot_fallback", "test_pause_resume_keeps_state",
             "test_auth_failures", "test_timeout_expiry_and_kill", "test_zz_restart_adopts_sandboxes"]
 

@@ -36,6 +36,8 @@ struct worker {
 	char **base_env;   /* the worker's own environment (bash unsets what a request drops) */
 	GPid pid;          /* 0: not running */
 	GPid killed;       /* the last worker we killed (its end is not news) */
+	GPid orphan;       /* a worker whose answers ended, not yet reaped (see orphan_check) */
+	GPid serving;      /* the worker the request went to */
 	gint64 started_at; /* when it was last started (a crashing worker is not restarted in a loop) */
 	int req_fd;
 	GDataInputStream *resp;
@@ -153,28 +155,11 @@ static struct worker workers[] = {
 	{ .language = "bash", .argv = bash_argv, .request = bash_request, .req_fd = -1 },
 };
 
-/* Whether PID has ended (a zombie not yet reaped counts: kill(pid, 0)
- * succeeds on one, so it cannot tell). */
-static bool ended(GPid pid)
-{
-	char path[64], *stat = NULL, *close_paren;
-	bool gone = true;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (g_file_get_contents(path, &stat, NULL, NULL) && (close_paren = strrchr(stat, ')')) && close_paren[1] == ' ')
-		gone = close_paren[2] == 'Z' || close_paren[2] == 'X';
-	g_free(stat);
-	return gone;
-}
-
-/* Stop W's worker. ENDED_ALONE: it has already ended on its own, so its
- * reaping (worker_reaped) still says how on the console. */
-static void worker_stop_as(struct worker *w, bool ended_alone)
+static void worker_stop(struct worker *w)
 {
 	if (w->pid > 0) {
 		kill(-w->pid, SIGKILL); /* and whatever the code left running in its group */
-		if (!ended_alone)
-			w->killed = w->pid;
+		w->killed = w->pid;
 	}
 	if (w->req_fd >= 0)
 		close(w->req_fd);
@@ -185,16 +170,13 @@ static void worker_stop_as(struct worker *w, bool ended_alone)
 	w->resp = NULL;
 }
 
-static void worker_stop(struct worker *w)
-{
-	worker_stop_as(w, false);
-}
-
 static void worker_reaped(GPid pid, gint status, gpointer data)
 {
 	struct worker *w = data;
 
 	g_spawn_close_pid(pid);
+	if (pid == w->orphan)
+		w->orphan = 0;
 	if (pid != w->killed && !(w->pid == pid && w->timed_out)) /* not ended by us: say how, on the console */
 		fprintf(stderr, "hopx-agent: the %s worker (pid %d) ended: %s %d\n", w->language, (int)pid,
 			WIFSIGNALED(status) ? "killed by signal" : "exit status",
@@ -280,6 +262,34 @@ static void files_drop(struct worker *w)
 	}
 }
 
+struct orphan {
+	struct worker *w;
+	GPid pid;
+};
+
+/* A worker's answers ended without our asking, ORPHAN_GRACE_S ago. A worker
+ * that is dying closes its fds before it becomes reapable, so at the end of
+ * its answers it may still look alive; by now worker_reaped has said how it
+ * ended, unless it really is still running without its answer pipe: then
+ * say so, and stop it. */
+#define ORPHAN_GRACE_S 2
+
+static gboolean orphan_check(gpointer data)
+{
+	struct orphan *o = data;
+	struct worker *w = o->w;
+
+	if (w->orphan == o->pid) {
+		fprintf(stderr, "hopx-agent: the %s worker (pid %d) still ran %d s after its answers ended: stopped\n",
+			w->language, (int)o->pid, ORPHAN_GRACE_S);
+		w->killed = o->pid;
+		w->orphan = 0;
+		kill(-o->pid, SIGKILL);
+	}
+	g_free(o);
+	return G_SOURCE_REMOVE;
+}
+
 static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct worker *w = data;
@@ -288,8 +298,8 @@ static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 	json_t *ans = line ? json_loads(line, 0, NULL) : NULL;
 
 	if (!line && !w->timed_out)
-		fprintf(stderr, "hopx-agent: no answer from the %s worker (pid %d, %s): %s\n", w->language, (int)w->pid,
-			w->pid > 0 && !ended(w->pid) ? "still running" : "ended", e ? e->message : "end of its answers");
+		fprintf(stderr, "hopx-agent: no answer from the %s worker (pid %d): %s\n", w->language, (int)w->serving,
+			e ? e->message : "end of its answers");
 	else if (line && !ans)
 		fprintf(stderr, "hopx-agent: the %s worker answered %.200s\n", w->language, line);
 	g_clear_error(&e);
@@ -326,7 +336,15 @@ static void worker_answered(GObject *src, GAsyncResult *res, gpointer data)
 	w->busy = false;
 	w->msg = NULL;
 	if (!line) { /* the worker is gone (timeout, crash): a fresh one for the next run */
-		worker_stop_as(w, !w->timed_out && w->pid > 0 && ended(w->pid));
+		if (!w->timed_out && w->pid > 0) { /* not ours to end: let its reaping say how it ended */
+			struct orphan *orphan = g_new(struct orphan, 1);
+
+			orphan->w = w;
+			orphan->pid = w->orphan = w->pid;
+			w->pid = 0;
+			g_timeout_add_seconds(ORPHAN_GRACE_S, orphan_check, orphan);
+		}
+		worker_stop(w);
 		worker_start(w);
 	}
 	g_free(line);
@@ -401,6 +419,7 @@ bool warm_execute(SoupServerMessage *msg, json_t *body, const char *language, co
 	}
 	g_free(line);
 	w->busy = true;
+	w->serving = w->pid;
 	w->timed_out = false;
 	w->msg = hold(msg);
 	w->started = g_get_monotonic_time();

@@ -130,7 +130,7 @@ static void xlate_init(struct xlate_ctx *c, struct vcpu *v, const struct kvm_sre
 /* Guest-virtual to host pointer by walking the guest's page tables (with
  * their permissions and A/D bits: KVM_TRANSLATE reports every page
  * writable), page by page; a range crossing a page boundary must land on
- * physically contiguous pages. */
+ * physically contiguous pages (the XSAVE family maps page by page). */
 static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write, struct emu_fault *f)
 {
 	struct xlate_ctx *c = opaque;
@@ -169,6 +169,16 @@ static void *map_gva(void *opaque, uint64_t gva, uint32_t len, bool write, struc
 			break;
 	}
 	p = guest_mem_ptr(&c->v->vm->mem, gpa0, len);
+	if (!p) {
+		/* Mapped by the guest but not RAM (an MMIO hole, beyond the end
+		 * of memory): nothing a fix-up can read or write. Hardware KVM
+		 * would fail the instruction's emulation and stop the VM; the
+		 * guest gets #GP(0) instead, and the VMM goes on. */
+		if (!__atomic_exchange_n(&c->v->vm->fixup_not_ram_warned, true, __ATOMIC_RELAXED))
+			pr_warn("PVM fix-up: a memory operand at guest-physical 0x%llx is not RAM: #GP injected (said once)",
+				(unsigned long long)gpa0);
+		f->vector = X86_VEC_GP;
+	}
 	return p;
 }
 

@@ -62,6 +62,7 @@ struct hopx_vm {
 	/* The XSAVE layout (CPUID 0xD) and KVM_GET_XSAVE's size, for the fix-ups. */
 	struct emu_xlayout xlayout;
 	size_t xsave_size;
+	bool fixup_not_ram_warned; /* a fix-up's operand was not RAM: said once */
 
 	struct guest_mem mem;
 	struct bus pio, mmio;

@@ -15,6 +15,8 @@ void blk_bench(struct gdev *d, uint64_t total_mib, uint64_t rand_ops);
 void hostile_tests(struct gdev *d);
 void net_tests(struct gdev *d);
 void vsock_tests(struct gdev *d);
+/* Ring-0 XSAVE family and VERW, good and hostile operands (cpu.c). */
+void cpu_tests(void);
 void vsock_bench(struct gdev *d, uint32_t mib);
 void counter_run(struct gdev *blk, uint64_t n);
 

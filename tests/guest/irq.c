@@ -23,7 +23,7 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
 static volatile uint64_t counts[32];
 static volatile uint64_t tick_count;
 
-extern char exc_stub[];
+extern char exc_stub[], fault_stub_6[], fault_stub_13[], fault_stub_14[];
 #define STUB(n) extern char irq_stub_##n[];
 STUB(32) STUB(33) STUB(34) STUB(35) STUB(36) STUB(37) STUB(38) STUB(39) STUB(40) STUB(41) STUB(42)
 STUB(43) STUB(44) STUB(45) STUB(46) STUB(47) STUB(48) STUB(49) STUB(50) STUB(51) STUB(52) STUB(53)
@@ -76,6 +76,9 @@ void irq_init(void)
 
 	for (unsigned int v = 0; v < 32; v++)
 		set_gate(v, exc_stub);
+	set_gate(6, fault_stub_6);
+	set_gate(13, fault_stub_13);
+	set_gate(14, fault_stub_14);
 	for (unsigned int v = 0; v < 32; v++)
 		set_gate(IRQ_VECTOR_BASE + v, stubs[v]);
 	__asm__ volatile("lidt %0" : : "m"(idtr));

@@ -1,7 +1,7 @@
 /* hopx test guest: a freestanding ring-0 program that hopx-vmm (or QEMU's
  * microvm, through its PVH note) boots as its kernel. It finds the
  * virtio-mmio devices on its command line, runs the scenarios named by
- * hopxguest.run= (comma-separated: blk, hostile, net, vsock, bench, counter),
+ * hopxguest.run= (comma-separated: blk, hostile, net, vsock, cpu, bench, counter),
  * reports
  * "TEST name: ok|FAILED (...)" lines on the serial port, and powers off by
  * printing the line hopx-vmm treats as power-off (and writing QEMU's
@@ -81,6 +81,8 @@ void guest_main(uint64_t cmdline_paddr)
 		net_tests(net);
 	if (wants(run, "vsock") && check(vs != NULL, "vsock-present", "no virtio-vsock device"))
 		vsock_tests(vs);
+	if (wants(run, "cpu"))
+		cpu_tests();
 	if (wants(run, "counter"))
 		counter_run(blk, opt_u64("hopxguest.count", 50));
 	if (wants(run, "bench")) {

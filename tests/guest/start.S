@@ -130,6 +130,41 @@ irq_common:
 	addq $8, %rsp
 	iretq
 
+/* Exceptions the cpu scenario provokes on purpose (#UD 6, #GP 13, #PF 14):
+ * with fault_recover set, note the vector, error code and CR2, and go on at
+ * fault_recover; otherwise they are fatal like any other. */
+	.macro fault_stub n, has_error
+	.globl fault_stub_\n
+fault_stub_\n:
+	.if \has_error == 0
+	pushq $0
+	.endif
+	pushq $\n
+	jmp fault_common
+	.endm
+	fault_stub 6, 0
+	fault_stub 13, 1
+	fault_stub 14, 1
+
+fault_common:
+	cmpq $0, fault_recover(%rip)
+	je 6f
+	pushq %rax
+	movq 8(%rsp), %rax
+	movq %rax, fault_vector(%rip)
+	movq 16(%rsp), %rax
+	movq %rax, fault_error(%rip)
+	movq %cr2, %rax
+	movq %rax, fault_cr2(%rip)
+	movq fault_recover(%rip), %rax
+	movq %rax, 24(%rsp)      /* the saved RIP */
+	movq $0, fault_recover(%rip)
+	popq %rax
+	addq $16, %rsp
+	iretq
+6:	addq $16, %rsp           /* vector and error code: exc_stub sees the CPU's frame */
+	jmp exc_stub
+
 /* Exceptions (0..31): report the vector and stop. */
 	.globl exc_stub
 exc_stub:

@@ -4,7 +4,12 @@
 # image, a read-only drive refusing writes, every hostile-chain case (each
 # fails only its request, a corrupt ring asks for a reset, and the VMM logs
 # once), virtio-net TX/RX through a TAP in a test namespace, and vsock echo
-# both ways, four streams at once and a 4 MiB transfer checked by CRC32.
+# both ways, four streams at once and a 4 MiB transfer checked by CRC32;
+# and the cpu scenario: ring-0 XSETBV/XSAVE/XRSTOR/VERW with good and
+# hostile operands (misaligned, non-canonical, unmapped, crossing into an
+# unmapped page, malformed headers, a bad MXCSR, a bad XCR0; on software-KVM
+# hosts also operands that are not RAM), each the architectural result or
+# fault, the VMM unharmed.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 GUEST=$BUILD/guest/test-guest.elf
@@ -15,7 +20,7 @@ python3 "$PEER" mkdisk "$TMP/disk.img" 8
 python3 "$PEER" mkdisk "$TMP/ro.img" 1
 ro_sum=$(sha256sum <"$TMP/ro.img")
 
-run=blk,hostile,vsock
+run=blk,hostile,vsock,cpu
 netns=()
 netargs=()
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && [ -e /dev/net/tun ]; then
@@ -47,9 +52,19 @@ for t in blk-read blk-write-read-back blk-get-id blk-discard-reads-zeroes blk-ro
 	blk-wrong-direction-fails hostile-loop hostile-outside-ram hostile-readable-after-writable \
 	hostile-chain-longer-than-queue hostile-corrupt-ring-needs-reset hostile-device-works-after-reset \
 	vsock-guest-connect-echo vsock-rst-when-nobody-listens vsock-four-streams-at-once \
-	vsock-large-transfer-crc32 vsock-host-connect-echo; do
+	vsock-large-transfer-crc32 vsock-host-connect-echo \
+	cpu-verw cpu-xsetbv-without-osxsave-ud cpu-xsetbv-no-x87-gp cpu-xsetbv-avx-without-sse-gp cpu-xsetbv-xgetbv \
+	cpu-xsave-good cpu-xrstor-good cpu-xsave-misaligned-gp cpu-xrstor-misaligned-gp cpu-xsave-noncanonical-gp \
+	cpu-xsave-unmapped-pf cpu-xrstor-unmapped-pf cpu-xsave-crosses-into-unmapped-pf \
+	cpu-xrstor-crosses-into-unmapped-pf cpu-xrstor-compacted-header-gp cpu-xrstor-reserved-header-gp \
+	cpu-xrstor-xstate-bv-outside-xcr0-gp cpu-xrstor-bad-mxcsr-gp cpu-xrstor-after-hostile; do
 	assert_grep "TEST $t: ok" "$TMP/out" "$t"
 done
+if is_pvm; then
+	assert_grep "TEST cpu-xsave-not-ram-gp: ok" "$TMP/out" "cpu-xsave-not-ram-gp"
+	assert_grep "TEST cpu-xrstor-not-ram-gp: ok" "$TMP/out" "cpu-xrstor-not-ram-gp"
+	assert_grep "is not RAM: #GP injected (said once)" "$TMP/err" "the VMM said once that a fix-up operand was not RAM"
+fi
 case $run in *net*)
 	assert_grep "TEST net-tx: ok" "$TMP/out" "net-tx"
 	assert_grep "TEST net-rx: ok" "$TMP/out" "net-rx"

@@ -59,6 +59,11 @@ class Kinds:
 
     def __init__(self, sb, xstate_bins):
         self.sb, self.xstate_bins = sb, xstate_bins
+        # Correctness is the point here; latency is reported (median, max).
+        # Four at a time in a guest whose kernel is emulated, the agent can
+        # take well over the SDK's 60 s to answer even a listing (README:
+        # open bugs).
+        sb._agent_client().timeout = SLOW
 
     def python(self, n):
         r = self.sb.run_code("import os\nprint(%d * 3, os.getcwd())" % n, timeout=SLOW)
@@ -283,10 +288,11 @@ def main():
     errors = [ln for ln in log.splitlines() if '"level":"error"' in ln or "Sanitizer" in ln]
 
     print("\nsoak-vm report (%.0f s, seed %d)" % (time.monotonic() - t0, a.seed))
-    print("%-11s %6s %6s %10s" % ("kind", "ok", "failed", "median ms"))
+    print("%-11s %6s %6s %10s %10s" % ("kind", "ok", "failed", "median ms", "max ms"))
     kinds = sorted(set(tally.ok) | set(tally.failed))
     for kind in kinds:
-        print("%-11s %6d %6d %10.0f" % (kind, tally.ok[kind], tally.failed[kind], statistics.median(tally.ms[kind])))
+        print("%-11s %6d %6d %10.0f %10.0f" % (kind, tally.ok[kind], tally.failed[kind],
+                                               statistics.median(tally.ms[kind]), max(tally.ms[kind])))
     print("%-11s %6d %6d" % ("all", sum(tally.ok.values()), sum(tally.failed.values())))
     print("agent worker ends (console): %d" % len(notes))
     for ln in notes:
@@ -302,6 +308,7 @@ def main():
         json.dump({"seed": a.seed, "requests": a.requests, "after": a.after,
                    "ok": tally.ok, "failed": tally.failed,
                    "median_ms": {k: statistics.median(v) for k, v in tally.ms.items()},
+                   "max_ms": {k: max(v) for k, v in tally.ms.items()},
                    "failures": tally.failures, "worker_ends": notes, "errors": errors}, f,
                   indent=1)
     if tally.failures or notes or errors:

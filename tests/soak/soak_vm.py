@@ -143,8 +143,11 @@ MIX = [("python", 5), ("files", 4), ("bash", 3), ("javascript", 2), ("command", 
 
 
 def plan(count, rnd):
+    """COUNT kinds in random order: one of each first (so a small run still
+    has every kind), the rest by MIX's weights."""
     bag = [k for k, w in MIX for _ in range(w)]
-    kinds = [bag[i % len(bag)] for i in range(count)]
+    kinds = [k for k, _ in MIX][:count]
+    kinds += [bag[i % len(bag)] for i in range(count - len(kinds))]
     rnd.shuffle(kinds)
     return kinds
 

@@ -46,9 +46,10 @@ static void pair_end(struct pair *p)
  * a half-close and the other way goes on, so a client that shuts down its
  * sending side after a request still gets the whole answer (GIO's
  * g_io_stream_splice cancels the other way instead, dropping the answer).
- * An error either way ends both. Both ways done: both closed. */
+ * An error either way cancels both. Both ways done: both closed. */
 struct bridge {
 	GIOStream *side[2]; /* the client, the VMM's vsock socket */
+	GCancellable *cancel; /* an error one way ends the other way too */
 	int running;
 };
 
@@ -71,7 +72,7 @@ static void way_done(GObject *src, GAsyncResult *res, gpointer data)
 
 	if (g_output_stream_splice_finish(G_OUTPUT_STREAM(src), res, &e) < 0) {
 		g_error_free(e);
-		bridge_close(br); /* the other way's pending read or write fails: it ends too */
+		g_cancellable_cancel(br->cancel); /* the other way's pending read or write ends too */
 	} else {
 		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(br->side[w->to])), FALSE, TRUE, NULL);
 	}
@@ -80,6 +81,7 @@ static void way_done(GObject *src, GAsyncResult *res, gpointer data)
 		bridge_close(br);
 		g_object_unref(br->side[0]);
 		g_object_unref(br->side[1]);
+		g_object_unref(br->cancel);
 		g_free(br);
 	}
 }
@@ -90,6 +92,7 @@ static void bridge_start(GIOStream *client, GIOStream *vm)
 
 	br->side[0] = g_object_ref(client);
 	br->side[1] = g_object_ref(vm);
+	br->cancel = g_cancellable_new();
 	br->running = 2;
 	for (int from = 0; from < 2; from++) {
 		struct way *w = g_new0(struct way, 1);
@@ -98,7 +101,7 @@ static void bridge_start(GIOStream *client, GIOStream *vm)
 		w->to = !from;
 		g_output_stream_splice_async(g_io_stream_get_output_stream(br->side[w->to]),
 					     g_io_stream_get_input_stream(br->side[from]), G_OUTPUT_STREAM_SPLICE_NONE,
-					     G_PRIORITY_DEFAULT, NULL, way_done, w);
+					     G_PRIORITY_DEFAULT, br->cancel, way_done, w);
 	}
 }
 

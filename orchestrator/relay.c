@@ -47,22 +47,19 @@ static void pair_end(struct pair *p)
  * sending side after a request still gets the whole answer (GIO's
  * g_io_stream_splice cancels the other way instead, dropping the answer).
  * An error either way cancels both. Both ways done: both closed. */
-struct bridge {
-	GIOStream *side[2]; /* the client, the VMM's vsock socket */
-	GCancellable *cancel; /* an error one way ends the other way too */
-	int running;
-};
+struct bridge;
 
 struct way {
 	struct bridge *br;
 	int to; /* the side written to */
 };
 
-static void bridge_close(struct bridge *br)
-{
-	for (int i = 0; i < 2; i++)
-		g_io_stream_close(br->side[i], NULL, NULL);
-}
+struct bridge {
+	GIOStream *side[2]; /* the client, the VMM's vsock socket */
+	struct way way[2];  /* from side 0 to side 1, and back */
+	GCancellable *cancel; /* an error one way ends the other way too */
+	int running;
+};
 
 static void way_done(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -76,11 +73,11 @@ static void way_done(GObject *src, GAsyncResult *res, gpointer data)
 	} else {
 		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(br->side[w->to])), FALSE, TRUE, NULL);
 	}
-	g_free(w);
 	if (--br->running == 0) {
-		bridge_close(br);
-		g_object_unref(br->side[0]);
-		g_object_unref(br->side[1]);
+		for (int i = 0; i < 2; i++) {
+			g_io_stream_close(br->side[i], NULL, NULL);
+			g_object_unref(br->side[i]);
+		}
 		g_object_unref(br->cancel);
 		g_free(br);
 	}
@@ -95,7 +92,7 @@ static void bridge_start(GIOStream *client, GIOStream *vm)
 	br->cancel = g_cancellable_new();
 	br->running = 2;
 	for (int from = 0; from < 2; from++) {
-		struct way *w = g_new0(struct way, 1);
+		struct way *w = &br->way[from];
 
 		w->br = br;
 		w->to = !from;

@@ -267,12 +267,8 @@ class HopxdTest(unittest.TestCase):
             s.connect(path)
             s.sendall(b"GET /health HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
             s.shutdown(socket.SHUT_WR)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            with s.makefile("rb") as f:  # to end-of-file
+                data = f.read()
             s.close()
             self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
             self.assertIn(b'"status"', data)

@@ -160,43 +160,44 @@ class Tally:
         self.ms = collections.defaultdict(list)
         self.failures = []
 
-    def add(self, phase, kind, n, ms, err):
+    def attempt(self, phase, kind, n, call):
+        """Run CALL, timed; a Mismatch or any SDK error (HTTP status, network,
+        timeout) counts as a failure of KIND."""
+        t = time.monotonic()
+        err = None
+        try:
+            call()
+        except Mismatch as e:
+            err = str(e)
+        except Exception:
+            err = traceback.format_exc(limit=2)
         with self.lock:
-            key = kind
-            (self.failed if err else self.ok)[key] += 1
-            self.ms[key].append(ms)
+            (self.failed if err else self.ok)[kind] += 1
+            self.ms[kind].append(1e3 * (time.monotonic() - t))
             if err:
                 self.failures.append({"phase": phase, "kind": kind, "n": n, "error": err})
                 print("FAIL %s %s #%d: %s" % (phase, kind, n, err.splitlines()[-1][:300]), flush=True)
 
 
 def run_phase(phase, kinds_obj, count, rnd, tally, workers=4):
-    todo = plan(count, rnd)
+    # Each request's number drawn here, in order, so a seed gives the same run.
+    todo = [(kind, rnd.randrange(1, 10 ** 6) * 10 + i % 10) for i, kind in enumerate(plan(count, rnd))]
     done = [0]
     t0 = time.monotonic()
 
-    def one(i, kind):
-        n = rnd.randrange(1, 10 ** 6) * 10 + i % 10
-        t = time.monotonic()
-        err = None
-        try:
-            getattr(kinds_obj, kind)(n)
-        except Mismatch as e:
-            err = str(e)
-        except Exception:  # an SDK error (HTTP status, network, timeout): a failure too
-            err = traceback.format_exc(limit=2)
-        tally.add(phase, kind, n, 1e3 * (time.monotonic() - t), err)
+    def one(kind, n):
+        tally.attempt(phase, kind, n, lambda: getattr(kinds_obj, kind)(n))
         with tally.lock:
             done[0] += 1
             if done[0] % 25 == 0 or done[0] == count:
                 print("  %s: %d/%d requests, %.0f s" % (phase, done[0], count, time.monotonic() - t0), flush=True)
 
     with concurrent.futures.ThreadPoolExecutor(workers) as ex:
-        list(ex.map(lambda a: one(*a), enumerate(todo)))
+        list(ex.map(lambda a: one(*a), todo))
 
 
 def prepare(sb, bins):
-    """The check's binaries into the sandbox; the warm python worker imports numpy once."""
+    """The checks' binaries into the sandbox, and the directory the file requests use."""
     sb.files.mkdir("/workspace/soak")
     for name in bins + ["kernel-check"]:
         with open(os.path.join(ROOT, "build/guest", name), "rb") as f:
@@ -205,17 +206,14 @@ def prepare(sb, bins):
 
 def numpy_check(sb, phase, tally):
     """numpy's AVX paths (the guest kernel offers AVX now) give exact answers."""
-    t = time.monotonic()
-    err = None
-    try:
+    def check():
         r = sb.run_code("import numpy as np\na = np.arange(1, 200001, dtype=np.float64)\n"
                         "print(int(a.sum()), int((a * a).sum()), int(np.dot(a[:1000], a[:1000])))", timeout=SLOW)
         n = 200000
         want = "%d %d %d\n" % (n * (n + 1) // 2, n * (n + 1) * (2 * n + 1) // 6, 1000 * 1001 * 2001 // 6)
         expect("numpy", (r.stdout, r.exit_code), (want, 0))
-    except Exception as e:
-        err = str(e) if isinstance(e, Mismatch) else traceback.format_exc(limit=2)
-    tally.add(phase, "numpy", 0, 1e3 * (time.monotonic() - t), err)
+
+    tally.attempt(phase, "numpy", 0, check)
 
 
 def worker_ends(d, sandbox_id):
